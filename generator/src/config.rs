@@ -1,0 +1,136 @@
+//! Options for generation, and the `micro-gen.toml` file they can come from.
+//!
+//! Precedence: command-line flags, then `micro-gen.toml` in the working directory, then defaults.
+//!
+//! ```toml
+//! # micro-gen.toml
+//! version = "1.2.0"          # the version stamped into every SDK
+//!
+//! [ts]
+//! package-name = "@acme/micro"
+//!
+//! [python]
+//! package-name = "acme-micro" # the distribution name; the import name stays `micro`
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The file name micro-gen reads options from, in the working directory.
+pub const CONFIG_FILE: &str = "micro-gen.toml";
+
+/// The contents of `micro-gen.toml`. Unknown keys are rejected.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// The SDK version (`X.Y.Z`), for every language.
+    pub version: Option<String>,
+    /// TypeScript options.
+    #[serde(default)]
+    pub ts: LanguageConfig,
+    /// Python options.
+    #[serde(default)]
+    pub python: LanguageConfig,
+}
+
+/// Per-language options in `micro-gen.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LanguageConfig {
+    /// The package name on the language's registry (npm, PyPI).
+    pub package_name: Option<String>,
+    /// A version for this language only, overriding the top-level one.
+    pub version: Option<String>,
+}
+
+impl ConfigFile {
+    /// Reads `path`; a missing file gives the defaults.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the file exists but cannot be read, is not valid TOML, or has unknown keys.
+    pub fn read(path: &Path) -> Result<ConfigFile> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| Error::new(ErrorKind::Config { path: path.to_owned(), source: Box::new(e) })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
+            Err(e) => Err(Error::io("failed to read", path, e)),
+        }
+    }
+}
+
+/// The default SDK version when neither a flag nor `micro-gen.toml` gives one.
+pub const DEFAULT_VERSION: &str = "0.1.0";
+
+/// Options for generating one language's SDK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkOptions {
+    /// The package name on the registry; `None` uses the language's default
+    /// (`@micro/sdk` on npm, `micro-sdk` on PyPI).
+    pub package_name: Option<String>,
+    /// The SDK version, `X.Y.Z` with an optional pre-release (`1.0.0-rc.1`).
+    pub version: String,
+}
+
+impl Default for SdkOptions {
+    fn default() -> Self {
+        SdkOptions { package_name: None, version: DEFAULT_VERSION.to_owned() }
+    }
+}
+
+impl SdkOptions {
+    /// Checks the version is semantic-version shaped, and the package name has no characters
+    /// that could break out of a manifest string.
+    ///
+    /// # Errors
+    ///
+    /// An invalid-option error naming the bad value.
+    pub fn validate(&self) -> Result<()> {
+        let (core, pre) = match self.version.split_once('-') {
+            Some((c, p)) => (c, Some(p)),
+            None => (self.version.as_str(), None),
+        };
+        let parts: Vec<&str> = core.split('.').collect();
+        let numeric = |s: &&str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        let pre_ok = pre.is_none_or(|p| {
+            !p.is_empty() && p.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        });
+        if parts.len() != 3 || !parts.iter().all(numeric) || !pre_ok {
+            return Err(Error::invalid(format!("version '{}' is not X.Y.Z", self.version)));
+        }
+        if let Some(name) = &self.package_name {
+            let ok = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '/'));
+            if !ok {
+                return Err(Error::invalid(format!("package name '{name}' has characters a registry rejects")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_keys() {
+        let c: ConfigFile = toml::from_str("version = \"1.2.3\"\n[ts]\npackage-name = \"@a/b\"\n").unwrap();
+        assert_eq!(c.version.as_deref(), Some("1.2.3"));
+        assert_eq!(c.ts.package_name.as_deref(), Some("@a/b"));
+        assert!(toml::from_str::<ConfigFile>("verison = \"1\"").is_err());
+    }
+
+    #[test]
+    fn validates_versions_and_names() {
+        let ok = |v: &str| SdkOptions { package_name: None, version: v.into() }.validate().is_ok();
+        assert!(ok("0.1.0") && ok("10.20.30") && ok("1.0.0-rc.1"));
+        assert!(!ok("1.0") && !ok("v1.0.0") && !ok("1.0.0-") && !ok("1.0.x"));
+        let name = |n: &str| SdkOptions { package_name: Some(n.into()), version: "1.0.0".into() }.validate().is_ok();
+        assert!(name("@micro/sdk") && name("micro-sdk"));
+        assert!(!name("a\"b") && !name("") && !name("a b"));
+    }
+}

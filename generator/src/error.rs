@@ -1,0 +1,118 @@
+//! The error type of micro-gen.
+//!
+//! Like protox, the public [`Error`] is opaque: callers branch on predicates such as
+//! [`Error::is_proto`], never on variants. Every error is a [`miette::Diagnostic`]; errors in
+//! `.proto` sources carry the source and a labelled span, so a terminal renders them with
+//! `file:line:col`, the offending line and a caret.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error as ThisError;
+
+/// An error raised while loading protos, building the model, rendering templates or writing files.
+#[derive(Debug, ThisError, Diagnostic)]
+#[error(transparent)]
+#[diagnostic(transparent)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+#[derive(Debug, ThisError, Diagnostic)]
+pub(crate) enum ErrorKind {
+    /// A protox error: parse errors, unresolved imports, duplicate names. Carries its own spans.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Proto(protox::Error),
+
+    #[error("unsupported proto feature in '{file}': {what}")]
+    #[diagnostic(help("micro-gen supports proto2 and proto3 files; remove or replace the feature"))]
+    Unsupported { file: String, what: String },
+
+    #[error("invalid template '{name}'")]
+    #[diagnostic(help("fix the template syntax; templates are handlebars in strict mode"))]
+    Template {
+        name: String,
+        #[source]
+        source: Box<handlebars::TemplateError>,
+    },
+
+    #[error("failed to render template '{name}': {message}")]
+    #[diagnostic(help("a template referenced a value the view model does not have, or a helper failed"))]
+    Render { name: String, message: String },
+
+    #[error("unsafe output path '{path}'")]
+    #[diagnostic(help("generated paths must be relative, without '..' or absolute components, so nothing is written outside --out"))]
+    UnsafePath { path: String },
+
+    #[error("{action} '{path}'")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("invalid configuration in '{path}'")]
+    #[diagnostic(help("see README.md for the keys micro-gen.toml accepts"))]
+    Config {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+
+    #[error("invalid option: {message}")]
+    Invalid { message: String },
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Error { kind: Box::new(kind) }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io { action, path: path.into(), source })
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Invalid { message: message.into() })
+    }
+
+    pub(crate) fn unsupported(file: impl Into<String>, what: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unsupported { file: file.into(), what: what.into() })
+    }
+
+    /// True when the error comes from compiling `.proto` sources (syntax, imports, names).
+    pub fn is_proto(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Proto(_))
+    }
+
+    /// True when the input uses a proto feature micro-gen does not support.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Unsupported { .. })
+    }
+
+    /// True when a template failed to parse or render.
+    pub fn is_template(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Template { .. } | ErrorKind::Render { .. })
+    }
+
+    /// True when a generated path would escape the output directory.
+    pub fn is_unsafe_path(&self) -> bool {
+        matches!(*self.kind, ErrorKind::UnsafePath { .. })
+    }
+
+    /// True when reading or writing a file failed.
+    pub fn is_io(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Io { .. })
+    }
+}
+
+impl From<protox::Error> for Error {
+    fn from(error: protox::Error) -> Self {
+        Error::new(ErrorKind::Proto(error))
+    }
+}
+
+/// The result type of micro-gen's library functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,122 @@
+//! Stage 3a: per-language view models.
+//!
+//! Each language module turns the [`Model`] into a [`Plan`]: JSON view models with every name
+//! precomputed, escaped and idiomatic, plus the per-file renders to perform. Templates only
+//! format what the plan gives them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+
+use crate::config::SdkOptions;
+use crate::error::{Error, Result};
+use crate::model::{Model, Service};
+use crate::render::Plan;
+
+pub mod python;
+pub mod ts;
+
+/// A target language of the template-based generators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    /// TypeScript (npm package, ESM, @bufbuild/protobuf v2 + @connectrpc/connect v2).
+    Ts,
+    /// Python (PyPI package, protobuf + grpcio).
+    Python,
+}
+
+impl Language {
+    /// Every language, in a stable order.
+    pub const ALL: [Language; 2] = [Language::Ts, Language::Python];
+
+    /// The short name used on the command line and as the templates directory (`ts`, `python`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Ts => "ts",
+            Language::Python => "python",
+        }
+    }
+
+    /// Builds the plan (view models) for this language.
+    ///
+    /// # Errors
+    ///
+    /// Invalid options (see [`SdkOptions::validate`]).
+    pub fn plan(self, model: &Model, options: &SdkOptions) -> Result<Plan> {
+        options.validate()?;
+        match self {
+            Language::Ts => ts::plan(model, options),
+            Language::Python => python::plan(model, options),
+        }
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Language {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "ts" | "typescript" => Ok(Language::Ts),
+            "python" | "py" => Ok(Language::Python),
+            other => Err(Error::invalid(format!("unknown language '{other}' (expected ts or python)"))),
+        }
+    }
+}
+
+/// The name of micro-gen with its version, as written into generated headers.
+pub(crate) fn generator_name() -> String {
+    format!("micro-gen {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The accessor base name of every generated service, in PascalCase, keyed by full name.
+///
+/// A service is reached from the high-level `Micro` client by its own name when that name is
+/// unique among the generated services (`Store` → `micro.store`). When names collide, the service
+/// named like its package keeps the plain name (`store.Store` → `store`) and the others are
+/// prefixed with their package (`events.Store` → `eventsStore`).
+pub(crate) fn service_accessors(model: &Model) -> HashMap<String, String> {
+    use heck::ToUpperCamelCase;
+    let services: Vec<(&str, &Service)> =
+        model.targets().flat_map(|f| f.services.iter().map(move |s| (f.package.as_str(), s))).collect();
+    let mut out = HashMap::new();
+    for (package, s) in &services {
+        let clashes = services.iter().filter(|(_, o)| o.name == s.name).count() > 1;
+        let last = package.rsplit('.').next().unwrap_or_default();
+        let base = if !clashes || last.eq_ignore_ascii_case(&s.name) {
+            s.name.clone()
+        } else {
+            format!("{}{}", package.replace('.', "_").to_upper_camel_case(), s.name)
+        };
+        out.insert(s.full_name.clone(), base);
+    }
+    out
+}
+
+/// Makes `s` safe inside a `/** ... */` block.
+pub(crate) fn escape_block_comment(s: &str) -> String {
+    s.replace("*/", "*\\/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{ProtoSource, load};
+
+    #[test]
+    fn accessors_for_core_services() {
+        let model = Model::build(&load(&ProtoSource::Bundled).unwrap()).unwrap();
+        let acc = service_accessors(&model);
+        assert_eq!(acc["store.Store"], "Store");
+        assert_eq!(acc["events.Store"], "EventsStore");
+        assert_eq!(acc["store.BlobStore"], "BlobStore");
+        assert_eq!(acc["auth.Accounts"], "Accounts");
+        assert_eq!(acc.len(), 19);
+    }
+}

@@ -1,0 +1,222 @@
+//! The `micro-gen` command line: a thin layer over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use micro_gen::config::{CONFIG_FILE, ConfigFile, DEFAULT_VERSION, SdkOptions};
+use micro_gen::lang::Language;
+use micro_gen::load::{ProtoSource, load};
+use micro_gen::model::Model;
+use micro_gen::render::TemplateSet;
+use micro_gen::{generate, output};
+
+/// Generate client SDKs for Micro's gRPC services, or any protos.
+#[derive(Debug, Parser)]
+#[command(name = "micro-gen", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    /// TypeScript (npm package)
+    Ts,
+    /// Python (PyPI package)
+    Python,
+    /// Every language
+    All,
+}
+
+#[derive(Debug, clap::Args)]
+struct ProtoArgs {
+    /// Proto files to compile (default: the bundled Micro core protos)
+    #[arg(long = "proto", value_name = "FILE", num_args = 1..)]
+    protos: Vec<PathBuf>,
+    /// Include directory for resolving imports, as protoc's -I (repeatable)
+    #[arg(short = 'I', long = "include", visible_alias = "proto_path", value_name = "DIR")]
+    includes: Vec<PathBuf>,
+}
+
+impl ProtoArgs {
+    fn source(&self) -> ProtoSource {
+        if self.protos.is_empty() {
+            ProtoSource::Bundled
+        } else {
+            ProtoSource::Files { files: self.protos.clone(), includes: self.includes.clone() }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an SDK
+    #[command(after_help = "Examples:
+  micro-gen sdk --lang ts                      # sdks/ts from the bundled core protos
+  micro-gen sdk --lang all --check             # fail if sdks/ differs from what would be generated
+  micro-gen sdk --lang python --out out/py --package-name acme-micro --version 1.2.0
+  micro-gen sdk --lang ts --proto api/v1/greeter.proto -I protos
+
+Package name and version may also come from micro-gen.toml in the working directory.")]
+    Sdk {
+        /// Language to generate
+        #[arg(long, value_enum)]
+        lang: LangArg,
+        /// Output directory (default: sdks/<lang>; with --lang all, <DIR>/<lang>)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        protos: ProtoArgs,
+        /// Package name on the registry (npm, PyPI)
+        #[arg(long, value_name = "NAME")]
+        package_name: Option<String>,
+        /// SDK version, X.Y.Z
+        #[arg(long, value_name = "X.Y.Z")]
+        version: Option<String>,
+        /// Directory laid out like templates/ whose templates replace the bundled ones by name
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Write nothing; exit 1 and list the differences if the output directory is not up to date
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write the compiled descriptor set (protobuf binary FileDescriptorSet)
+    #[command(after_help = "Examples:
+  micro-gen descriptor -o core.binpb
+  micro-gen descriptor --proto greeter.proto -I protos -o greeter.binpb")]
+    Descriptor {
+        /// Output file
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        protos: ProtoArgs,
+    },
+    /// Run the reference server (in memory) that implements Micro's core services
+    #[command(after_help = "Examples:
+  micro-gen serve                              # 127.0.0.1:8081, Micro's proxy port
+  micro-gen serve --address 127.0.0.1:0        # a free port; the bound address is printed")]
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        address: std::net::SocketAddr,
+        /// Honour the test-only metadata keys (x-micro-test-delay-ms, x-micro-test-echo); see tests/conformance/README.md
+        #[arg(long)]
+        test_hooks: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    miette::set_panic_hook();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> miette::Result<ExitCode> {
+    match cli.command {
+        Command::Sdk { lang, out, protos, package_name, version, templates, check } => {
+            let config = ConfigFile::read(CONFIG_FILE.as_ref())?;
+            let languages: Vec<Language> = match lang {
+                LangArg::Ts => vec![Language::Ts],
+                LangArg::Python => vec![Language::Python],
+                LangArg::All => Language::ALL.to_vec(),
+            };
+            let model = Model::build(&load(&protos.source())?)?;
+            // Render every language before writing anything, so an error leaves the disk untouched.
+            let mut outputs = Vec::new();
+            for language in languages {
+                let lang_config = match language {
+                    Language::Ts => &config.ts,
+                    Language::Python => &config.python,
+                };
+                let options = SdkOptions {
+                    package_name: package_name.clone().or_else(|| lang_config.package_name.clone()),
+                    version: version
+                        .clone()
+                        .or_else(|| lang_config.version.clone())
+                        .or_else(|| config.version.clone())
+                        .unwrap_or_else(|| DEFAULT_VERSION.to_owned()),
+                };
+                let mut set = TemplateSet::embedded(language.name());
+                if let Some(dir) = &templates {
+                    set.override_from(dir, language.name())?;
+                }
+                let files = generate(&model, language, &options, &set)?;
+                let dir = match (&out, lang) {
+                    (Some(o), LangArg::All) => o.join(language.name()),
+                    (Some(o), _) => o.clone(),
+                    (None, _) => PathBuf::from("sdks").join(language.name()),
+                };
+                outputs.push((language, dir, files));
+            }
+            let mut clean = true;
+            for (language, dir, files) in outputs {
+                if check {
+                    let drift = output::check(&dir, &files)?;
+                    if drift.is_clean() {
+                        println!("{language}: {} is up to date ({} files)", dir.display(), files.len());
+                    } else {
+                        clean = false;
+                        println!("{language}: {} is out of date:\n{drift}", dir.display());
+                    }
+                } else {
+                    let report = output::write(&dir, &files)?;
+                    println!(
+                        "{language}: wrote {} of {} files to {}{}",
+                        report.written.len(),
+                        files.len(),
+                        dir.display(),
+                        if report.removed.is_empty() { String::new() } else { format!(", removed {} stale", report.removed.len()) }
+                    );
+                }
+            }
+            if !clean {
+                println!("run `micro-gen sdk --lang all` to regenerate");
+            }
+            Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Descriptor { out, protos } => {
+            let loaded = load(&protos.source())?;
+            let bytes = micro_gen::load::encode_set(&loaded.set);
+            std::fs::write(&out, bytes).map_err(|e| miette::miette!("failed to write '{}': {e}", out.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { address, test_hooks } => {
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| miette::miette!("failed to start tokio: {e}"))?;
+            runtime.block_on(async move {
+                let server = micro_server::Server::bind(micro_server::Options { address, test_hooks })
+                    .await
+                    .map_err(|e| miette::miette!("{e}"))?;
+                println!("micro-gen serve listening on {}", server.local_addr());
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                server.serve_with_shutdown(shutdown_signal()).await.map_err(|e| miette::miette!("{e}"))?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

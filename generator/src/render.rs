@@ -1,0 +1,238 @@
+//! Stage 3b: rendering view models through handlebars templates.
+//!
+//! Templates live in `templates/<lang>/` and are embedded in the binary. Within a language:
+//!
+//! - `files/**.hbs` render once each with the language's root view model; the output path is the
+//!   template's path under `files/` without `.hbs`, with the segment `__pkg__` replaced by the
+//!   language's package directory (e.g. the Python import name).
+//! - `proto/*.hbs` render once per generated proto file (or per package), as the language's
+//!   [`Plan`] says, with that file's view model.
+//! - `partials/*.hbs` are partials, named by their file stem.
+//!
+//! The registry is strict (a missing value is an error, not an empty string) and does no HTML
+//! escaping. An override directory (`--templates DIR`) laid out like `templates/` replaces any
+//! embedded template by name, or adds new `files/` templates.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason};
+use rust_embed::Embed;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::output::GeneratedFile;
+
+#[derive(Embed)]
+#[folder = "../templates"]
+#[include = "**/*.hbs"]
+struct EmbeddedTemplates;
+
+/// A language's template sources by name (`files/package.json.hbs`, `proto/pb.ts.hbs`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSet {
+    sources: BTreeMap<String, String>,
+}
+
+impl TemplateSet {
+    /// The templates embedded for `lang` (`ts`, `python`).
+    pub fn embedded(lang: &str) -> TemplateSet {
+        let prefix = format!("{lang}/");
+        let mut sources = BTreeMap::new();
+        for name in EmbeddedTemplates::iter() {
+            if let Some(rel) = name.strip_prefix(&prefix)
+                && let Some(file) = EmbeddedTemplates::get(&name)
+            {
+                sources.insert(rel.to_owned(), String::from_utf8_lossy(&file.data).into_owned());
+            }
+        }
+        TemplateSet { sources }
+    }
+
+    /// Replaces or adds templates from `dir/<lang>/**.hbs`. A missing `dir/<lang>` is no error.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a template file cannot be read.
+    pub fn override_from(&mut self, dir: &Path, lang: &str) -> Result<()> {
+        let root = dir.join(lang);
+        if !root.is_dir() {
+            return Ok(());
+        }
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            let entries = std::fs::read_dir(&d).map_err(|e| Error::io("failed to read directory", &d, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io("failed to read directory", &d, e))?;
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "hbs") {
+                    let rel = path.strip_prefix(&root).unwrap_or(&path);
+                    let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("failed to read", &path, e))?;
+                    self.sources.insert(name, text);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Template names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sources.keys().map(String::as_str)
+    }
+}
+
+/// What a language asks the renderer to produce.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The context for every `files/` template.
+    pub root: Value,
+    /// What `__pkg__` path segments in `files/` template paths become.
+    pub package_dir: String,
+    /// Renders of `proto/` templates: (template name, output path, context).
+    pub renders: Vec<(String, String, Value)>,
+}
+
+/// Renders a plan with a template set into generated files, sorted by path.
+///
+/// # Errors
+///
+/// A template that does not parse, or a render that references a missing value (strict mode).
+pub fn render(templates: &TemplateSet, plan: &Plan) -> Result<Vec<GeneratedFile>> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.register_helper("lines", Box::new(lines_helper));
+    hb.register_helper("json", Box::new(json_helper));
+    for (name, source) in &templates.sources {
+        let registered = if let Some(partial) = name.strip_prefix("partials/") {
+            hb.register_partial(partial.trim_end_matches(".hbs"), source)
+        } else {
+            hb.register_template_string(name, source)
+        };
+        registered.map_err(|e| Error::new(ErrorKind::Template { name: name.clone(), source: Box::new(e) }))?;
+    }
+    let render_one = |name: &str, ctx: &Value| {
+        hb.render(name, ctx).map_err(|e| Error::new(ErrorKind::Render { name: name.to_owned(), message: e.to_string() }))
+    };
+    let mut files = Vec::new();
+    for name in templates.sources.keys() {
+        if let Some(rel) = name.strip_prefix("files/") {
+            let path = rel
+                .trim_end_matches(".hbs")
+                .split('/')
+                .map(|s| if s == "__pkg__" { plan.package_dir.as_str() } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push(GeneratedFile::new(path, finish(render_one(name, &plan.root)?))?);
+        }
+    }
+    for (name, path, ctx) in &plan.renders {
+        if !templates.sources.contains_key(name) {
+            return Err(Error::new(ErrorKind::Render { name: name.clone(), message: "no such template".into() }));
+        }
+        files.push(GeneratedFile::new(path.clone(), finish(render_one(name, ctx)?))?);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(w) = files.windows(2).find(|w| w[0].path == w[1].path) {
+        return Err(Error::invalid(format!("two templates generate '{}'", w[0].path)));
+    }
+    Ok(files)
+}
+
+/// Normalises a rendered file: no trailing spaces, no runs of more than two blank lines (PEP 8 separates top-level definitions with two), exactly
+/// one final newline. Templates can then be written for readability.
+fn finish(text: String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 2 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// `{{lines doc prefix=" * " indent="  "}}`: each string of the array on its own line, prefixed
+/// by `indent` and `prefix`, joined by newlines (the template supplies the final one). Formatting only; the lines come escaped from
+/// the view model.
+fn lines_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let lines = h.param(0).map(|p| p.value()).ok_or(RenderErrorReason::ParamNotFoundForIndex("lines", 0))?;
+    let prefix = h.hash_get("prefix").and_then(|v| v.value().as_str()).unwrap_or("");
+    let indent = h.hash_get("indent").and_then(|v| v.value().as_str()).unwrap_or("");
+    if let Value::Array(items) = lines {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.write("\n")?;
+            }
+            let text = item.as_str().unwrap_or_default();
+            let line = format!("{indent}{prefix}{text}");
+            out.write(line.trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+/// `{{json value}}`: the value as a JSON literal (a quoted, escaped string for strings), usable as
+/// a string literal in TypeScript and Python.
+fn json_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let value = h.param(0).map(|p| p.value()).ok_or(RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+    out.write(&serde_json::to_string(value).unwrap_or_default())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_mode_rejects_missing_values() {
+        let mut set = TemplateSet::default();
+        set.sources.insert("files/a.txt.hbs".into(), "{{nope}}".into());
+        let plan = Plan { root: serde_json::json!({}), package_dir: "p".into(), renders: vec![] };
+        assert!(render(&set, &plan).unwrap_err().is_template());
+    }
+
+    #[test]
+    fn no_html_escaping_and_pkg_placeholder() {
+        let mut set = TemplateSet::default();
+        set.sources.insert("files/src/__pkg__/a.py.hbs".into(), "x = {{v}}  \n\n\n\n\ny\n\n".into());
+        let plan = Plan { root: serde_json::json!({"v": "<a & 'b'>"}), package_dir: "micro".into(), renders: vec![] };
+        let files = render(&set, &plan).unwrap();
+        assert_eq!(files[0].path, "src/micro/a.py");
+        assert_eq!(files[0].contents, "x = <a & 'b'>\n\n\ny\n");
+    }
+
+    #[test]
+    fn lines_helper_prefixes_and_trims() {
+        let mut set = TemplateSet::default();
+        set.sources.insert("files/a.hbs".into(), "{{lines doc prefix=\" * \" indent=\"  \"}}".into());
+        let plan = Plan { root: serde_json::json!({"doc": ["a", "", "b"]}), package_dir: "p".into(), renders: vec![] };
+        assert_eq!(render(&set, &plan).unwrap()[0].contents, "   * a\n   *\n   * b\n");
+    }
+}
