@@ -330,7 +330,10 @@ fn client_view(model: &Model, file: &File, pkg: &[String], accessors: &std::coll
                 })
             })
             .collect();
+        let service_doc = doc(&s.comments, s.deprecated);
+        let summary = service_doc.iter().take_while(|l| !l.is_empty()).cloned().collect::<Vec<_>>().join(" ");
         services.push(json!({
+            "summary": if summary.is_empty() { format!("The ``{}`` service.", s.full_name) } else { summary },
             "accessor": member_name(base),
             "client_class": class_name(&format!("{base}Client")),
             "async_client_class": class_name(&format!("Async{base}Client")),

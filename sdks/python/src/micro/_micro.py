@@ -72,39 +72,39 @@ class Micro:
         self.accounts = AccountsClient(self.channel)
         """Accounts lists, deletes and changes the secrets of accounts."""
         self.api = ApiClient(self.channel)
-        """Api manages the API gateway's block list. Requests from blocked"""
+        """Api manages the API gateway's block list. Requests from blocked identifiers are rejected by the gateway."""
         self.auth = AuthClient(self.channel)
         """Auth creates accounts, inspects access tokens and issues tokens."""
         self.blob_store = BlobStoreClient(self.channel)
-        """BlobStore stores binary objects (blobs) by key within a namespace. An empty"""
+        """BlobStore stores binary objects (blobs) by key within a namespace. An empty namespace means the caller's namespace (the Micro-Namespace header, which defaults to "micro")."""
         self.broker = BrokerClient(self.channel)
-        """Broker publishes messages to topics and streams messages from topics to"""
+        """Broker publishes messages to topics and streams messages from topics to subscribers."""
         self.build = BuildClient(self.channel)
         """Build serves prebuilt service binaries to the containers that run them."""
         self.client = ClientClient(self.channel)
-        """Client forwards requests and messages to other services on behalf of the"""
+        """Client forwards requests and messages to other services on behalf of the caller. Not served by Micro v3.19.0."""
         self.config = ConfigClient(self.channel)
-        """Config reads and writes configuration values. Every rpc resolves an empty"""
+        """Config reads and writes configuration values. Every rpc resolves an empty namespace to "micro" and requires the caller to be an admin of the target namespace (otherwise Unauthorized 401 or Forbidden 403)."""
         self.debug = DebugClient(self.channel)
         """Debug exposes diagnostics of the service that hosts it."""
         self.events_store = EventsStoreClient(self.channel)
         """Store reads events recorded by the events service."""
         self.network = NetworkClient(self.channel)
-        """Network reports the state of the Micro network and connects new nodes to"""
+        """Network reports the state of the Micro network and connects new nodes to it."""
         self.registry = RegistryClient(self.channel)
         """Registry registers, looks up and watches services."""
         self.router = RouterClient(self.channel)
         """Router looks up routes and watches the routing table for changes."""
         self.rules = RulesClient(self.channel)
-        """Rules manages the access rules that decide which accounts may call which"""
+        """Rules manages the access rules that decide which accounts may call which resources."""
         self.runtime = RuntimeClient(self.channel)
-        """Runtime creates, reads, updates and deletes resources and streams service"""
+        """Runtime creates, reads, updates and deletes resources and streams service logs. An empty options.namespace means "micro". Create, Update, Delete and Logs require an admin of the namespace (otherwise Unauthorized 401 or Forbidden 403)."""
         self.source = SourceClient(self.channel)
-        """Source receives service source code from clients such as the CLI. The"""
+        """Source receives service source code from clients such as the CLI. The returned ID can then be used as the source of a service in Runtime.Create; the server cleans up uploaded source itself."""
         self.store = StoreClient(self.channel)
-        """Store reads, writes, deletes and lists key/value records. An empty database"""
+        """Store reads, writes, deletes and lists key/value records. An empty database or table means "micro"."""
         self.stream = StreamClient(self.channel)
-        """Stream publishes events to topics and consumes events from them. Both rpcs"""
+        """Stream publishes events to topics and consumes events from them. Both rpcs require an admin of namespace "micro"."""
         self.table = TableClient(self.channel)
         """Table manages the entries of the routing table directly."""
 
@@ -155,39 +155,39 @@ class AsyncMicro:
         self.accounts = AsyncAccountsClient(self.channel)
         """Accounts lists, deletes and changes the secrets of accounts."""
         self.api = AsyncApiClient(self.channel)
-        """Api manages the API gateway's block list. Requests from blocked"""
+        """Api manages the API gateway's block list. Requests from blocked identifiers are rejected by the gateway."""
         self.auth = AsyncAuthClient(self.channel)
         """Auth creates accounts, inspects access tokens and issues tokens."""
         self.blob_store = AsyncBlobStoreClient(self.channel)
-        """BlobStore stores binary objects (blobs) by key within a namespace. An empty"""
+        """BlobStore stores binary objects (blobs) by key within a namespace. An empty namespace means the caller's namespace (the Micro-Namespace header, which defaults to "micro")."""
         self.broker = AsyncBrokerClient(self.channel)
-        """Broker publishes messages to topics and streams messages from topics to"""
+        """Broker publishes messages to topics and streams messages from topics to subscribers."""
         self.build = AsyncBuildClient(self.channel)
         """Build serves prebuilt service binaries to the containers that run them."""
         self.client = AsyncClientClient(self.channel)
-        """Client forwards requests and messages to other services on behalf of the"""
+        """Client forwards requests and messages to other services on behalf of the caller. Not served by Micro v3.19.0."""
         self.config = AsyncConfigClient(self.channel)
-        """Config reads and writes configuration values. Every rpc resolves an empty"""
+        """Config reads and writes configuration values. Every rpc resolves an empty namespace to "micro" and requires the caller to be an admin of the target namespace (otherwise Unauthorized 401 or Forbidden 403)."""
         self.debug = AsyncDebugClient(self.channel)
         """Debug exposes diagnostics of the service that hosts it."""
         self.events_store = AsyncEventsStoreClient(self.channel)
         """Store reads events recorded by the events service."""
         self.network = AsyncNetworkClient(self.channel)
-        """Network reports the state of the Micro network and connects new nodes to"""
+        """Network reports the state of the Micro network and connects new nodes to it."""
         self.registry = AsyncRegistryClient(self.channel)
         """Registry registers, looks up and watches services."""
         self.router = AsyncRouterClient(self.channel)
         """Router looks up routes and watches the routing table for changes."""
         self.rules = AsyncRulesClient(self.channel)
-        """Rules manages the access rules that decide which accounts may call which"""
+        """Rules manages the access rules that decide which accounts may call which resources."""
         self.runtime = AsyncRuntimeClient(self.channel)
-        """Runtime creates, reads, updates and deletes resources and streams service"""
+        """Runtime creates, reads, updates and deletes resources and streams service logs. An empty options.namespace means "micro". Create, Update, Delete and Logs require an admin of the namespace (otherwise Unauthorized 401 or Forbidden 403)."""
         self.source = AsyncSourceClient(self.channel)
-        """Source receives service source code from clients such as the CLI. The"""
+        """Source receives service source code from clients such as the CLI. The returned ID can then be used as the source of a service in Runtime.Create; the server cleans up uploaded source itself."""
         self.store = AsyncStoreClient(self.channel)
-        """Store reads, writes, deletes and lists key/value records. An empty database"""
+        """Store reads, writes, deletes and lists key/value records. An empty database or table means "micro"."""
         self.stream = AsyncStreamClient(self.channel)
-        """Stream publishes events to topics and consumes events from them. Both rpcs"""
+        """Stream publishes events to topics and consumes events from them. Both rpcs require an admin of namespace "micro"."""
         self.table = AsyncTableClient(self.channel)
         """Table manages the entries of the routing table directly."""
 

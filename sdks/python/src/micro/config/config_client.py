@@ -25,7 +25,8 @@ class ConfigClient:
         self._channel = channel
 
     def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.GetResponse:
-        """Get returns the value stored at a path of a namespace.
+        """Get returns the value stored at a path of a namespace. Fails with NotFound
+        (404) when the namespace has no configuration or the path does not exist.
 
         Calls ``/config.Config/Get`` (unary).
 
@@ -82,7 +83,8 @@ class AsyncConfigClient:
         self._channel = channel
 
     async def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.GetResponse:
-        """Get returns the value stored at a path of a namespace.
+        """Get returns the value stored at a path of a namespace. Fails with NotFound
+        (404) when the namespace has no configuration or the path does not exist.
 
         Calls ``/config.Config/Get`` (unary).
 

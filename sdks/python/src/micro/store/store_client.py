@@ -24,8 +24,9 @@ class StoreClient:
         self._channel = channel
 
     def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.ReadResponse:
-        """Read returns the records matching a key (or key prefix or suffix). Fails
-        with NotFound (404) when nothing matches.
+        """Read returns the records matching a key (or key prefix or suffix). An
+        exact key that does not exist fails with NotFound (404); a prefix or
+        suffix read that matches nothing returns no records.
 
         Calls ``/store.Store/Read`` (unary).
 
@@ -46,8 +47,8 @@ class StoreClient:
         return self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata)
 
     def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DeleteResponse:
-        """Delete removes the record with the given key. Fails with NotFound (404)
-        when the key does not exist.
+        """Delete removes the record with the given key. Deleting a key that does
+        not exist succeeds.
 
         Calls ``/store.Store/Delete`` (unary).
 
@@ -104,8 +105,9 @@ class AsyncStoreClient:
         self._channel = channel
 
     async def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.ReadResponse:
-        """Read returns the records matching a key (or key prefix or suffix). Fails
-        with NotFound (404) when nothing matches.
+        """Read returns the records matching a key (or key prefix or suffix). An
+        exact key that does not exist fails with NotFound (404); a prefix or
+        suffix read that matches nothing returns no records.
 
         Calls ``/store.Store/Read`` (unary).
 
@@ -126,8 +128,8 @@ class AsyncStoreClient:
         return await self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata)
 
     async def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DeleteResponse:
-        """Delete removes the record with the given key. Fails with NotFound (404)
-        when the key does not exist.
+        """Delete removes the record with the given key. Deleting a key that does
+        not exist succeeds.
 
         Calls ``/store.Store/Delete`` (unary).
 

@@ -31,7 +31,8 @@ export class ConfigClient {
   }
 
   /**
-   * Get returns the value stored at a path of a namespace.
+   * Get returns the value stored at a path of a namespace. Fails with NotFound
+   * (404) when the namespace has no configuration or the path does not exist.
    *
    * Calls `/config.Config/Get`.
    *

@@ -380,7 +380,8 @@ export const ChangeSetSchema: GenMessage<ChangeSet> = /*@__PURE__*/
  */
 export const Config: GenService<{
   /**
-   * Get returns the value stored at a path of a namespace.
+   * Get returns the value stored at a path of a namespace. Fails with NotFound
+   * (404) when the namespace has no configuration or the path does not exist.
    *
    * @generated from rpc config.Config.Get
    */

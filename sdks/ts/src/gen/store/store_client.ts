@@ -30,8 +30,9 @@ export class StoreClient {
   }
 
   /**
-   * Read returns the records matching a key (or key prefix or suffix). Fails
-   * with NotFound (404) when nothing matches.
+   * Read returns the records matching a key (or key prefix or suffix). An
+   * exact key that does not exist fails with NotFound (404); a prefix or
+   * suffix read that matches nothing returns no records.
    *
    * Calls `/store.Store/Read`.
    *
@@ -56,8 +57,8 @@ export class StoreClient {
   }
 
   /**
-   * Delete removes the record with the given key. Fails with NotFound (404)
-   * when the key does not exist.
+   * Delete removes the record with the given key. Deleting a key that does
+   * not exist succeeds.
    *
    * Calls `/store.Store/Delete`.
    *

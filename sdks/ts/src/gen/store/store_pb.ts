@@ -814,8 +814,9 @@ export const BlobListOptionsSchema: GenMessage<BlobListOptions> = /*@__PURE__*/
  */
 export const Store: GenService<{
   /**
-   * Read returns the records matching a key (or key prefix or suffix). Fails
-   * with NotFound (404) when nothing matches.
+   * Read returns the records matching a key (or key prefix or suffix). An
+   * exact key that does not exist fails with NotFound (404); a prefix or
+   * suffix read that matches nothing returns no records.
    *
    * @generated from rpc store.Store.Read
    */
@@ -836,8 +837,8 @@ export const Store: GenService<{
     output: typeof WriteResponseSchema;
   },
   /**
-   * Delete removes the record with the given key. Fails with NotFound (404)
-   * when the key does not exist.
+   * Delete removes the record with the given key. Deleting a key that does
+   * not exist succeeds.
    *
    * @generated from rpc store.Store.Delete
    */
