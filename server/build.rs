@@ -36,10 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(&files, [&root])?;
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(
-        out_dir.join("micro_descriptor_set.bin"),
-        fds.encode_to_vec(),
-    )?;
+    fs::write(out_dir.join("micro_descriptor_set.bin"), fds.encode_to_vec())?;
 
     tonic_prost_build::configure()
         .build_client(true)

@@ -42,7 +42,9 @@ pub(crate) enum ErrorKind {
     Render { name: String, message: String },
 
     #[error("unsafe output path '{path}'")]
-    #[diagnostic(help("generated paths must be relative, without '..' or absolute components, so nothing is written outside --out"))]
+    #[diagnostic(help(
+        "generated paths must be relative, without '..' or absolute components, so nothing is written outside --out"
+    ))]
     UnsafePath { path: String },
 
     #[error("{action} '{path}'")]

@@ -96,8 +96,7 @@ pub fn load(source: &ProtoSource) -> Result<Loaded> {
     };
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(&inputs)?;
-    let targets: Vec<String> =
-        compiler.files().filter(|f| !f.is_import()).map(|f| f.name().to_owned()).collect();
+    let targets: Vec<String> = compiler.files().filter(|f| !f.is_import()).map(|f| f.name().to_owned()).collect();
     let set = compiler.file_descriptor_set();
     for file in &set.file {
         if file.syntax.as_deref() == Some("editions") {

@@ -171,7 +171,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                         report.written.len(),
                         files.len(),
                         dir.display(),
-                        if report.removed.is_empty() { String::new() } else { format!(", removed {} stale", report.removed.len()) }
+                        if report.removed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", removed {} stale", report.removed.len())
+                        }
                     );
                 }
             }

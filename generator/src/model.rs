@@ -119,12 +119,8 @@ impl Comments {
 
 fn dedent(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').map(|l| l.trim_end()).collect();
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent =
+        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     lines.iter().map(|l| if l.len() >= indent { l[indent..].to_owned() } else { String::new() }).collect()
 }
 
@@ -257,10 +253,7 @@ impl Scalar {
 
     /// True for the 64-bit integer types.
     pub fn is_64bit_int(self) -> bool {
-        matches!(
-            self,
-            Scalar::Int64 | Scalar::Uint64 | Scalar::Sint64 | Scalar::Fixed64 | Scalar::Sfixed64
-        )
+        matches!(self, Scalar::Int64 | Scalar::Uint64 | Scalar::Sint64 | Scalar::Fixed64 | Scalar::Sfixed64)
     }
 }
 
@@ -476,12 +469,7 @@ fn build_file(f: &FileDescriptorProto, generate: bool, types: &BTreeMap<String, 
         .enumerate()
         .map(|(i, e)| ctx.enumeration(e, f.package(), vec![i], vec![FILE_ENUM, i as i32]))
         .collect();
-    let services = f
-        .service
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ctx.service(s, f.package(), i))
-        .collect();
+    let services = f.service.iter().enumerate().map(|(i, s)| ctx.service(s, f.package(), i)).collect();
     let mut stripped = f.clone();
     stripped.source_code_info = None;
     Ok(File {
@@ -588,10 +576,8 @@ impl Ctx<'_> {
         let mut ty = self.value_type(fd)?;
         if label == Label::Repeated
             && let FieldType::Message(name) = &ty
-            && let Some(entry) = parent
-                .nested_type
-                .iter()
-                .find(|n| is_map_entry(n) && name.rsplit('.').next() == Some(n.name()))
+            && let Some(entry) =
+                parent.nested_type.iter().find(|n| is_map_entry(n) && name.rsplit('.').next() == Some(n.name()))
         {
             let key = self.value_type(&entry.field[0])?;
             let value = self.value_type(&entry.field[1])?;

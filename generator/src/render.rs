@@ -115,7 +115,8 @@ pub fn render(templates: &TemplateSet, plan: &Plan) -> Result<Vec<GeneratedFile>
         registered.map_err(|e| Error::new(ErrorKind::Template { name: name.clone(), source: Box::new(e) }))?;
     }
     let render_one = |name: &str, ctx: &Value| {
-        hb.render(name, ctx).map_err(|e| Error::new(ErrorKind::Render { name: name.to_owned(), message: e.to_string() }))
+        hb.render(name, ctx)
+            .map_err(|e| Error::new(ErrorKind::Render { name: name.to_owned(), message: e.to_string() }))
     };
     let mut files = Vec::new();
     for name in templates.sources.keys() {

@@ -14,7 +14,11 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn bad_proto_reports_file_line_col_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.proto"), "syntax = \"proto3\";\npackage x;\nmessage A {\n  strin name = 1;\n}\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.proto"),
+        "syntax = \"proto3\";\npackage x;\nmessage A {\n  strin name = 1;\n}\n",
+    )
+    .unwrap();
     let out = micro_gen(dir.path(), &["sdk", "--lang", "all", "--proto", "bad.proto", "--out", "out"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -76,7 +80,8 @@ fn check_detects_drift_and_write_fixes_it() {
 #[test]
 fn config_file_and_flags_set_name_and_version() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("micro-gen.toml"), "version = \"2.3.4\"\n[ts]\npackage-name = \"@acme/micro\"\n").unwrap();
+    std::fs::write(dir.path().join("micro-gen.toml"), "version = \"2.3.4\"\n[ts]\npackage-name = \"@acme/micro\"\n")
+        .unwrap();
     assert!(micro_gen(dir.path(), &["sdk", "--lang", "ts", "--out", "ts"]).status.success());
     let pkg = std::fs::read_to_string(dir.path().join("ts/package.json")).unwrap();
     assert!(pkg.contains("\"@acme/micro\"") && pkg.contains("\"2.3.4\""), "{pkg}");

@@ -66,14 +66,16 @@ fn case_model(case: &str) -> Model {
 fn golden_directories() {
     let bless = std::env::var_os("MICRO_GEN_BLESS").is_some();
     let mut failures = Vec::new();
-    let mut cases: Vec<_> = std::fs::read_dir(golden_root()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(golden_root()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     assert!(!cases.is_empty(), "no golden cases found");
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let model = case_model(&name);
         for language in Language::ALL {
-            let files = generate(&model, language, &SdkOptions::default(), &TemplateSet::embedded(language.name())).unwrap();
+            let files =
+                generate(&model, language, &SdkOptions::default(), &TemplateSet::embedded(language.name())).unwrap();
             let expected_dir = case.join("expected").join(language.name());
             if bless {
                 let _ = std::fs::remove_dir_all(&expected_dir);
@@ -86,7 +88,8 @@ fn golden_directories() {
                 match expected.remove(&file.path) {
                     None => failures.push(format!("{name}/{language}: unexpected file {}", file.path)),
                     Some(text) if text != file.contents => {
-                        let line = text.lines().zip(file.contents.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1);
+                        let line =
+                            text.lines().zip(file.contents.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1);
                         failures.push(format!("{name}/{language}: {} differs (first at line {line})", file.path));
                     }
                     Some(_) => {}

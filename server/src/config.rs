@@ -38,8 +38,8 @@ use crate::{
     error::MicroError,
     middleware::unix_now,
     pb::config::{
-        Change, ChangeSet, DeleteRequest, DeleteResponse, GetRequest, GetResponse, ReadRequest,
-        ReadResponse, SetRequest, SetResponse, Value, config_server::Config,
+        Change, ChangeSet, DeleteRequest, DeleteResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
+        SetRequest, SetResponse, Value, config_server::Config,
     },
 };
 
@@ -60,11 +60,7 @@ impl Node {
     /// The node for a JSON value, its leaves marked `secret`.
     fn from_json(value: Json, secret: bool) -> Self {
         match value {
-            Json::Object(map) => Self::Object(
-                map.into_iter()
-                    .map(|(k, v)| (k, Self::from_json(v, secret)))
-                    .collect(),
-            ),
+            Json::Object(map) => Self::Object(map.into_iter().map(|(k, v)| (k, Self::from_json(v, secret))).collect()),
             value => Self::Leaf { value, secret },
         }
     }
@@ -104,14 +100,8 @@ impl Node {
                     Self::Object(map) => map,
                     Self::Leaf { .. } => BTreeMap::new(),
                 };
-                let child = map
-                    .remove(*head)
-                    .unwrap_or_else(|| Self::Object(BTreeMap::new()));
-                let child = if rest.is_empty() {
-                    Self::merge(Some(child), new)
-                } else {
-                    child.set(rest, new)
-                };
+                let child = map.remove(*head).unwrap_or_else(|| Self::Object(BTreeMap::new()));
+                let child = if rest.is_empty() { Self::merge(Some(child), new) } else { child.set(rest, new) };
                 map.insert((*head).to_owned(), child);
                 Self::Object(map)
             }
@@ -219,9 +209,7 @@ pub(crate) struct ConfigService {
 
 impl ConfigService {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Namespace>> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The node at `path` of `namespace`, or 404 with `id`; also the namespace's timestamp.
@@ -231,30 +219,19 @@ impl ConfigService {
             .get(namespace_or_default(namespace))
             .filter(|ns| !ns.root.is_empty())
             .ok_or_else(|| MicroError::not_found(id, "not found"))?;
-        let node = ns
-            .root
-            .get(&split_path(path))
-            .ok_or_else(|| MicroError::not_found(id, "not found"))?;
+        let node = ns.root.get(&split_path(path)).ok_or_else(|| MicroError::not_found(id, "not found"))?;
         Ok((node.clone(), ns.updated))
     }
 }
 
 /// Empty → `micro`.
 fn namespace_or_default(namespace: &str) -> &str {
-    if namespace.is_empty() {
-        DEFAULT_NAMESPACE
-    } else {
-        namespace
-    }
+    if namespace.is_empty() { DEFAULT_NAMESPACE } else { namespace }
 }
 
 /// `a.b.c` → `["a", "b", "c"]`; the empty path → `[]`.
 fn split_path(path: &str) -> Vec<&str> {
-    if path.is_empty() {
-        Vec::new()
-    } else {
-        path.split('.').collect()
-    }
+    if path.is_empty() { Vec::new() } else { path.split('.').collect() }
 }
 
 #[tonic::async_trait]
@@ -263,12 +240,7 @@ impl Config for ConfigService {
         let req = request.into_inner();
         let reveal = req.options.is_some_and(|o| o.secret);
         let (node, _) = self.lookup(&req.namespace, &req.path, "config.Config.Get")?;
-        Ok(Response::new(GetResponse {
-            value: Some(Value {
-                data: node.render(reveal),
-                format: "json".to_owned(),
-            }),
-        }))
+        Ok(Response::new(GetResponse { value: Some(Value { data: node.render(reveal), format: "json".to_owned() }) }))
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
@@ -283,24 +255,13 @@ impl Config for ConfigService {
         let node = Node::from_json(json, secret);
         let mut namespaces = self.lock();
         let name = namespace_or_default(&req.namespace).to_owned();
-        let root = namespaces
-            .remove(&name)
-            .map_or_else(|| Node::Object(BTreeMap::new()), |ns| ns.root);
+        let root = namespaces.remove(&name).map_or_else(|| Node::Object(BTreeMap::new()), |ns| ns.root);
         let root = root.set(&split_path(&req.path), node);
-        namespaces.insert(
-            name,
-            Namespace {
-                root,
-                updated: unix_now(),
-            },
-        );
+        namespaces.insert(name, Namespace { root, updated: unix_now() });
         Ok(Response::new(SetResponse {}))
     }
 
-    async fn delete(
-        &self,
-        request: Request<DeleteRequest>,
-    ) -> Result<Response<DeleteResponse>, Status> {
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
         let req = request.into_inner();
         let name = namespace_or_default(&req.namespace);
         let mut namespaces = self.lock();
@@ -320,10 +281,7 @@ impl Config for ConfigService {
         let req = request.into_inner();
         let (node, updated) = self.lookup(&req.namespace, &req.path, "config.Config.Read")?;
         let data = node.render(false);
-        let checksum = Sha256::digest(data.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let checksum = Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         Ok(Response::new(ReadResponse {
             change: Some(Change {
                 namespace: namespace_or_default(&req.namespace).to_owned(),
@@ -354,15 +312,9 @@ mod tests {
             .set(&["a", "b"], node("1"))
             .set(&["a", "c"], node("{\"z\":true,\"y\":[{\"q\":1,\"p\":2}]}"))
             .set(&["a", "c"], node("{\"x\":null}"));
-        assert_eq!(
-            root.render(false),
-            r#"{"a":{"b":1,"c":{"x":null,"y":[{"p":2,"q":1}],"z":true}}}"#
-        );
+        assert_eq!(root.render(false), r#"{"a":{"b":1,"c":{"x":null,"y":[{"p":2,"q":1}],"z":true}}}"#);
         let root = root.set(&["a", "b", "deep"], node("\"s\""));
-        assert_eq!(
-            root.get(&["a", "b"]).map(|n| n.render(false)).as_deref(),
-            Some(r#"{"deep":"s"}"#)
-        );
+        assert_eq!(root.get(&["a", "b"]).map(|n| n.render(false)).as_deref(), Some(r#"{"deep":"s"}"#));
         let root = root.set(&["a"], node("2"));
         assert_eq!(root.render(false), r#"{"a":2}"#);
     }
@@ -371,18 +323,9 @@ mod tests {
     fn secrets_are_masked_unless_revealed() {
         let root = Node::Object(BTreeMap::new())
             .set(&["db", "host"], node("\"localhost\""))
-            .set(
-                &["db"],
-                Node::from_json(serde_json::json!({"password": "hunter2"}), true),
-            );
-        assert_eq!(
-            root.render(false),
-            r#"{"db":{"host":"localhost","password":"[secret]"}}"#
-        );
-        assert_eq!(
-            root.render(true),
-            r#"{"db":{"host":"localhost","password":"hunter2"}}"#
-        );
+            .set(&["db"], Node::from_json(serde_json::json!({"password": "hunter2"}), true));
+        assert_eq!(root.render(false), r#"{"db":{"host":"localhost","password":"[secret]"}}"#);
+        assert_eq!(root.render(true), r#"{"db":{"host":"localhost","password":"hunter2"}}"#);
     }
 
     #[test]

@@ -14,8 +14,8 @@ use tonic::{Request, Response, Status};
 use crate::{
     middleware::{Stats, unix_now},
     pb::debug::{
-        HealthRequest, HealthResponse, LogRequest, LogResponse, StatsRequest, StatsResponse,
-        TraceRequest, TraceResponse, debug_server::Debug,
+        HealthRequest, HealthResponse, LogRequest, LogResponse, StatsRequest, StatsResponse, TraceRequest,
+        TraceResponse, debug_server::Debug,
     },
 };
 
@@ -54,19 +54,11 @@ impl Debug for DebugService {
         Ok(Response::new(LogResponse::default()))
     }
 
-    async fn health(
-        &self,
-        _request: Request<HealthRequest>,
-    ) -> Result<Response<HealthResponse>, Status> {
-        Ok(Response::new(HealthResponse {
-            status: "ok".to_owned(),
-        }))
+    async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
+        Ok(Response::new(HealthResponse { status: "ok".to_owned() }))
     }
 
-    async fn stats(
-        &self,
-        _request: Request<StatsRequest>,
-    ) -> Result<Response<StatsResponse>, Status> {
+    async fn stats(&self, _request: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
         let (memory, threads) = process_status();
         Ok(Response::new(StatsResponse {
             timestamp: unix_now(),
@@ -80,10 +72,7 @@ impl Debug for DebugService {
         }))
     }
 
-    async fn trace(
-        &self,
-        _request: Request<TraceRequest>,
-    ) -> Result<Response<TraceResponse>, Status> {
+    async fn trace(&self, _request: Request<TraceRequest>) -> Result<Response<TraceResponse>, Status> {
         Ok(Response::new(TraceResponse::default()))
     }
 }

@@ -62,12 +62,7 @@ pub struct MicroError {
 impl MicroError {
     /// A Micro error with the given HTTP `code`; `status` is set to the code's HTTP status text.
     pub fn new(id: impl Into<String>, code: i32, detail: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            code,
-            detail: detail.into(),
-            status: status_text(code).to_owned(),
-        }
+        Self { id: id.into(), code, detail: detail.into(), status: status_text(code).to_owned() }
     }
 
     /// 400 Bad Request.
@@ -181,18 +176,10 @@ impl MicroError {
     pub fn from_status(status: &Status) -> Option<Self> {
         if !status.details().is_empty() {
             if let Ok(rpc) = RpcStatus::decode(status.details()) {
-                let detail = rpc
-                    .details
-                    .iter()
-                    .find(|any| any.type_url == ERROR_TYPE_URL);
+                let detail = rpc.details.iter().find(|any| any.type_url == ERROR_TYPE_URL);
                 if let Some(any) = detail {
                     if let Ok(err) = pb::errors::Error::decode(any.value.as_slice()) {
-                        return Some(Self {
-                            id: err.id,
-                            code: err.code,
-                            detail: err.detail,
-                            status: err.status,
-                        });
+                        return Some(Self { id: err.id, code: err.code, detail: err.detail, status: err.status });
                     }
                 }
             }
@@ -209,19 +196,8 @@ impl MicroError {
         if code <= 0 {
             return None;
         }
-        let field = |name: &str| {
-            object
-                .get(name)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        Some(Self {
-            id: field("id"),
-            code,
-            detail: field("detail"),
-            status: field("status"),
-        })
+        let field = |name: &str| object.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        Some(Self { id: field("id"), code, detail: field("detail"), status: field("status") })
     }
 }
 
@@ -333,34 +309,14 @@ mod tests {
             (MicroError::unauthorized("i", "d"), 401, "Unauthorized"),
             (MicroError::forbidden("i", "d"), 403, "Forbidden"),
             (MicroError::not_found("i", "d"), 404, "Not Found"),
-            (
-                MicroError::method_not_allowed("i", "d"),
-                405,
-                "Method Not Allowed",
-            ),
+            (MicroError::method_not_allowed("i", "d"), 405, "Method Not Allowed"),
             (MicroError::timeout("i", "d"), 408, "Request Timeout"),
             (MicroError::conflict("i", "d"), 409, "Conflict"),
-            (
-                MicroError::internal_server_error("i", "d"),
-                500,
-                "Internal Server Error",
-            ),
-            (
-                MicroError::not_implemented("i", "d"),
-                501,
-                "Not Implemented",
-            ),
+            (MicroError::internal_server_error("i", "d"), 500, "Internal Server Error"),
+            (MicroError::not_implemented("i", "d"), 501, "Not Implemented"),
             (MicroError::bad_gateway("i", "d"), 502, "Bad Gateway"),
-            (
-                MicroError::service_unavailable("i", "d"),
-                503,
-                "Service Unavailable",
-            ),
-            (
-                MicroError::gateway_timeout("i", "d"),
-                504,
-                "Gateway Timeout",
-            ),
+            (MicroError::service_unavailable("i", "d"), 503, "Service Unavailable"),
+            (MicroError::gateway_timeout("i", "d"), 504, "Gateway Timeout"),
         ];
         for (err, code, status) in cases {
             assert_eq!(err.code, code);
@@ -374,16 +330,10 @@ mod tests {
     #[test]
     fn json_text_matches_go() {
         let err = MicroError::not_found("store.Store.Read", "not found");
-        assert_eq!(
-            err.to_json(),
-            r#"{"id":"store.Store.Read","code":404,"detail":"not found","status":"Not Found"}"#
-        );
+        assert_eq!(err.to_json(), r#"{"id":"store.Store.Read","code":404,"detail":"not found","status":"Not Found"}"#);
         assert_eq!(err.to_string(), err.to_json());
         let quoted = MicroError::bad_request("a\"b", "line\nbreak");
-        assert_eq!(
-            quoted.to_json(),
-            r#"{"id":"a\"b","code":400,"detail":"line\nbreak","status":"Bad Request"}"#
-        );
+        assert_eq!(quoted.to_json(), r#"{"id":"a\"b","code":400,"detail":"line\nbreak","status":"Bad Request"}"#);
         assert_eq!(MicroError::from_json(&quoted.to_json()), Some(quoted));
     }
 
@@ -399,8 +349,7 @@ mod tests {
         assert_eq!(rpc.message, err.to_json());
         assert_eq!(rpc.details.len(), 1);
         assert_eq!(rpc.details[0].type_url, "type.googleapis.com/errors.Error");
-        let decoded =
-            pb::errors::Error::decode(rpc.details[0].value.as_slice()).expect("errors.Error");
+        let decoded = pb::errors::Error::decode(rpc.details[0].value.as_slice()).expect("errors.Error");
         assert_eq!(
             decoded,
             pb::errors::Error {
@@ -418,10 +367,7 @@ mod tests {
         let err = MicroError::unauthorized("micro-server", "bad header");
         let mut headers = http::HeaderMap::new();
         err.to_status().add_header(&mut headers).expect("headers");
-        assert_eq!(
-            headers.get("grpc-status").map(|v| v.as_bytes()),
-            Some(&b"16"[..])
-        );
+        assert_eq!(headers.get("grpc-status").map(|v| v.as_bytes()), Some(&b"16"[..]));
         let back = Status::from_header_map(&headers).expect("status");
         assert_eq!(back.code(), Code::Unauthenticated);
         assert_eq!(MicroError::from_status(&back), Some(err));
@@ -432,10 +378,7 @@ mod tests {
         let err = MicroError::forbidden("proxy", "no access");
         let status = Status::internal(err.to_json());
         assert_eq!(MicroError::from_status(&status), Some(err));
-        assert_eq!(
-            MicroError::from_status(&Status::deadline_exceeded("deadline exceeded")),
-            None
-        );
+        assert_eq!(MicroError::from_status(&Status::deadline_exceeded("deadline exceeded")), None);
         assert_eq!(MicroError::from_json(r#"{"id":"x","code":0}"#), None);
         assert_eq!(MicroError::from_json("[]"), None);
     }

@@ -102,20 +102,12 @@ pub use error::MicroError;
 
 /// Generated prost messages and tonic clients/servers for the 13 Micro core protos, one
 /// module per proto package (`pb::store`, `pb::config`, …).
-#[allow(
-    missing_docs,
-    unreachable_pub,
-    clippy::all,
-    clippy::pedantic,
-    rustdoc::all,
-    rust_2018_idioms
-)]
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, rustdoc::all, rust_2018_idioms)]
 pub mod pb {
     /// The encoded `google.protobuf.FileDescriptorSet` of the 13 core protos (with source
     /// info), as compiled by protox; file names are relative to `proto/`, e.g.
     /// `store/store.proto`.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/micro_descriptor_set.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/micro_descriptor_set.bin"));
 
     pub mod api {
         include!(concat!(env!("OUT_DIR"), "/api.rs"));
@@ -171,10 +163,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            address: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            test_hooks: false,
-        }
+        Self { address: SocketAddr::from(([127, 0, 0, 1], 8081)), test_hooks: false }
     }
 }
 
@@ -221,16 +210,9 @@ impl Server {
     pub async fn bind(options: Options) -> Result<Server, Error> {
         let listener = TcpListener::bind(options.address)
             .await
-            .map_err(|source| Error::Bind {
-                address: options.address,
-                source,
-            })?;
+            .map_err(|source| Error::Bind { address: options.address, source })?;
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-        Ok(Server {
-            listener,
-            local_addr,
-            test_hooks: options.test_hooks,
-        })
+        Ok(Server { listener, local_addr, test_hooks: options.test_hooks })
     }
 
     /// The address the server listens on, with the actual port when port 0 was asked for.
@@ -244,10 +226,7 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::Serve`] when the gRPC server fails.
-    pub async fn serve_with_shutdown(
-        self,
-        signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), Error> {
+    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<(), Error> {
         let stats = Arc::new(middleware::Stats::new());
         let incoming = TcpListenerStream::new(self.listener).map(|stream| {
             stream.inspect(|tcp| {
@@ -257,15 +236,9 @@ impl Server {
         });
         tonic::transport::Server::builder()
             .layer(middleware::MicroLayer::new(self.test_hooks, stats.clone()))
-            .add_service(pb::store::store_server::StoreServer::new(
-                store::StoreService::default(),
-            ))
-            .add_service(pb::config::config_server::ConfigServer::new(
-                config::ConfigService::default(),
-            ))
-            .add_service(pb::debug::debug_server::DebugServer::new(
-                debug::DebugService::new(stats),
-            ))
+            .add_service(pb::store::store_server::StoreServer::new(store::StoreService::default()))
+            .add_service(pb::config::config_server::ConfigServer::new(config::ConfigService::default()))
+            .add_service(pb::debug::debug_server::DebugServer::new(debug::DebugService::new(stats)))
             .serve_with_incoming_shutdown(incoming, signal)
             .await
             .map_err(Error::Serve)

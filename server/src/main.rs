@@ -44,10 +44,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let options = Options {
-        address: args.address,
-        test_hooks: args.test_hooks,
-    };
+    let options = Options { address: args.address, test_hooks: args.test_hooks };
     let result = async {
         let server = Server::bind(options).await?;
         println!("micro-server listening on {}", server.local_addr());

@@ -74,10 +74,7 @@ impl Stats {
 
 /// The current time in unix seconds.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// What a handler may want to know about its caller, inserted as a request extension.
@@ -108,11 +105,7 @@ impl<S> Layer<S> for MicroLayer {
     type Service = MicroService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MicroService {
-            inner,
-            test_hooks: self.test_hooks,
-            stats: self.stats.clone(),
-        }
+        MicroService { inner, test_hooks: self.test_hooks, stats: self.stats.clone() }
     }
 }
 
@@ -128,10 +121,7 @@ type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'static
 
 impl<S> Service<Request<Body>> for MicroService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;
@@ -152,36 +142,24 @@ where
         let headers = req.headers();
         let authorization = header_str(headers, "authorization").map(str::to_owned);
         let context = CallContext {
-            token: authorization
-                .as_deref()
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .map(str::to_owned),
+            token: authorization.as_deref().and_then(|value| value.strip_prefix("Bearer ")).map(str::to_owned),
             namespace: header_str(headers, "micro-namespace").map(str::to_owned),
         };
-        let bad_authorization = authorization
-            .as_deref()
-            .is_some_and(|value| !value.starts_with("Bearer "));
+        let bad_authorization = authorization.as_deref().is_some_and(|value| !value.starts_with("Bearer "));
         let deadline = header_str(headers, "grpc-timeout").and_then(parse_grpc_timeout);
         let delay = if self.test_hooks {
-            header_str(headers, DELAY_HOOK)
-                .and_then(|ms| ms.trim().parse::<u64>().ok())
-                .map(Duration::from_millis)
+            header_str(headers, DELAY_HOOK).and_then(|ms| ms.trim().parse::<u64>().ok()).map(Duration::from_millis)
         } else {
             None
         };
-        let echo: Vec<(HeaderName, HeaderValue)> =
-            if self.test_hooks && headers.contains_key(ECHO_HOOK) {
-                ECHOED
-                    .iter()
-                    .filter_map(|(from, to)| {
-                        headers
-                            .get(*from)
-                            .map(|value| (HeaderName::from_static(to), value.clone()))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        let echo: Vec<(HeaderName, HeaderValue)> = if self.test_hooks && headers.contains_key(ECHO_HOOK) {
+            ECHOED
+                .iter()
+                .filter_map(|(from, to)| headers.get(*from).map(|value| (HeaderName::from_static(to), value.clone())))
+                .collect()
+        } else {
+            Vec::new()
+        };
         req.extensions_mut().insert(context);
 
         Box::pin(async move {
@@ -209,10 +187,7 @@ where
                 None => work.await,
             };
             let mut response = result?;
-            let failed = response
-                .headers()
-                .get("grpc-status")
-                .is_some_and(|status| status.as_bytes() != b"0");
+            let failed = response.headers().get("grpc-status").is_some_and(|status| status.as_bytes() != b"0");
             if failed {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
             }
@@ -258,10 +233,7 @@ mod tests {
         assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_grpc_timeout("3M"), Some(Duration::from_secs(180)));
-        assert_eq!(
-            parse_grpc_timeout("99999999u"),
-            Some(Duration::from_micros(99_999_999))
-        );
+        assert_eq!(parse_grpc_timeout("99999999u"), Some(Duration::from_micros(99_999_999)));
         assert_eq!(parse_grpc_timeout("5n"), Some(Duration::from_nanos(5)));
         assert_eq!(parse_grpc_timeout("100"), None);
         assert_eq!(parse_grpc_timeout("m"), None);

@@ -36,9 +36,9 @@ use tonic::{Request, Response, Status};
 use crate::{
     error::MicroError,
     pb::store::{
-        DatabasesRequest, DatabasesResponse, DeleteRequest, DeleteResponse, Field, ListRequest,
-        ListResponse, ReadRequest, ReadResponse, Record, TablesRequest, TablesResponse,
-        WriteRequest, WriteResponse, store_server::Store,
+        DatabasesRequest, DatabasesResponse, DeleteRequest, DeleteResponse, Field, ListRequest, ListResponse,
+        ReadRequest, ReadResponse, Record, TablesRequest, TablesResponse, WriteRequest, WriteResponse,
+        store_server::Store,
     },
 };
 
@@ -74,10 +74,7 @@ impl Entry {
                 .metadata
                 .iter()
                 .map(|(k, v)| {
-                    let field = Field {
-                        r#type: "string".to_owned(),
-                        value: v.clone(),
-                    };
+                    let field = Field { r#type: "string".to_owned(), value: v.clone() };
                     (k.clone(), field)
                 })
                 .collect::<HashMap<_, _>>(),
@@ -103,10 +100,7 @@ impl Order {
         match order {
             "" | "asc" => Ok(Self::Asc),
             "desc" => Ok(Self::Desc),
-            other => Err(MicroError::bad_request(
-                id,
-                format!("invalid order {other:?}: expected \"asc\" or \"desc\""),
-            )),
+            other => Err(MicroError::bad_request(id, format!("invalid order {other:?}: expected \"asc\" or \"desc\""))),
         }
     }
 }
@@ -159,9 +153,7 @@ impl StoreService {
     fn lock(&self) -> MutexGuard<'_, Databases> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters for a test server, so keep serving.
-        self.data
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.data.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -185,9 +177,7 @@ impl Store for StoreService {
         let order = Order::parse(&opts.order, ID)?;
         let now = Instant::now();
         let data = self.lock();
-        let table = data
-            .get(or_default(&opts.database))
-            .and_then(|tables| tables.get(or_default(&opts.table)));
+        let table = data.get(or_default(&opts.database)).and_then(|tables| tables.get(or_default(&opts.table)));
 
         let records = if opts.prefix || opts.suffix {
             let query = Query {
@@ -212,10 +202,7 @@ impl Store for StoreService {
         Ok(Response::new(ReadResponse { records }))
     }
 
-    async fn write(
-        &self,
-        request: Request<WriteRequest>,
-    ) -> Result<Response<WriteResponse>, Status> {
+    async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
         const ID: &str = "store.Store.Write";
         let req = request.into_inner();
         let Some(record) = req.record else {
@@ -230,11 +217,7 @@ impl Store for StoreService {
         };
         let entry = Entry {
             value: record.value,
-            metadata: record
-                .metadata
-                .into_iter()
-                .map(|(k, field)| (k, field.value))
-                .collect(),
+            metadata: record.metadata.into_iter().map(|(k, field)| (k, field.value)).collect(),
             expires_at,
         };
         let mut data = self.lock();
@@ -245,9 +228,8 @@ impl Store for StoreService {
                 .entry(or_default(&opts.table).to_owned())
                 .or_default()
                 .insert(record.key, entry);
-        } else if let Some(table) = data
-            .get_mut(or_default(&opts.database))
-            .and_then(|tables| tables.get_mut(or_default(&opts.table)))
+        } else if let Some(table) =
+            data.get_mut(or_default(&opts.database)).and_then(|tables| tables.get_mut(or_default(&opts.table)))
         {
             // Writing an already expired record replaces (hides) any live one.
             table.remove(&record.key);
@@ -256,16 +238,12 @@ impl Store for StoreService {
         Ok(Response::new(WriteResponse {}))
     }
 
-    async fn delete(
-        &self,
-        request: Request<DeleteRequest>,
-    ) -> Result<Response<DeleteResponse>, Status> {
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
         let req = request.into_inner();
         let opts = req.options.unwrap_or_default();
         let mut data = self.lock();
-        if let Some(table) = data
-            .get_mut(or_default(&opts.database))
-            .and_then(|tables| tables.get_mut(or_default(&opts.table)))
+        if let Some(table) =
+            data.get_mut(or_default(&opts.database)).and_then(|tables| tables.get_mut(or_default(&opts.table)))
         {
             table.remove(&req.key);
         }
@@ -275,18 +253,13 @@ impl Store for StoreService {
 
     type ListStream = tokio_stream::Once<Result<ListResponse, Status>>;
 
-    async fn list(
-        &self,
-        request: Request<ListRequest>,
-    ) -> Result<Response<Self::ListStream>, Status> {
+    async fn list(&self, request: Request<ListRequest>) -> Result<Response<Self::ListStream>, Status> {
         const ID: &str = "store.Store.List";
         let opts = request.into_inner().options.unwrap_or_default();
         let order = Order::parse(&opts.order, ID)?;
         let now = Instant::now();
         let data = self.lock();
-        let table = data
-            .get(or_default(&opts.database))
-            .and_then(|tables| tables.get(or_default(&opts.table)));
+        let table = data.get(or_default(&opts.database)).and_then(|tables| tables.get(or_default(&opts.table)));
         let query = Query {
             order,
             prefix: Some(opts.prefix.as_str()).filter(|p| !p.is_empty()),
@@ -294,35 +267,23 @@ impl Store for StoreService {
             offset: opts.offset,
             limit: opts.limit,
         };
-        let keys = query
-            .keys(table, now)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let keys = query.keys(table, now).into_iter().map(str::to_owned).collect();
         Ok(Response::new(tokio_stream::once(Ok(ListResponse { keys }))))
     }
 
-    async fn databases(
-        &self,
-        _request: Request<DatabasesRequest>,
-    ) -> Result<Response<DatabasesResponse>, Status> {
+    async fn databases(&self, _request: Request<DatabasesRequest>) -> Result<Response<DatabasesResponse>, Status> {
         let mut data = self.lock();
         purge(&mut data, Instant::now());
         let databases = data.keys().cloned().collect();
         Ok(Response::new(DatabasesResponse { databases }))
     }
 
-    async fn tables(
-        &self,
-        request: Request<TablesRequest>,
-    ) -> Result<Response<TablesResponse>, Status> {
+    async fn tables(&self, request: Request<TablesRequest>) -> Result<Response<TablesResponse>, Status> {
         let req = request.into_inner();
         let mut data = self.lock();
         purge(&mut data, Instant::now());
-        let tables = data
-            .get(or_default(&req.database))
-            .map(|tables| tables.keys().cloned().collect())
-            .unwrap_or_default();
+        let tables =
+            data.get(or_default(&req.database)).map(|tables| tables.keys().cloned().collect()).unwrap_or_default();
         Ok(Response::new(TablesResponse { tables }))
     }
 }

@@ -112,9 +112,7 @@ impl Codec for DynamicCodec {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        DynamicDecoder {
-            response: self.response.clone(),
-        }
+        DynamicDecoder { response: self.response.clone() }
     }
 }
 
@@ -123,8 +121,7 @@ impl Encoder for DynamicEncoder {
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        item.encode(dst)
-            .map_err(|err| Status::internal(format!("encode: {err}")))
+        item.encode(dst).map_err(|err| Status::internal(format!("encode: {err}")))
     }
 }
 
@@ -189,12 +186,8 @@ fn to_json(message: &DynamicMessage) -> Value {
 
 /// Parses `json` as a `descriptor` message (json or proto field names accepted).
 fn from_json(descriptor: &MessageDescriptor, json: &Value) -> Result<DynamicMessage, String> {
-    DynamicMessage::deserialize(descriptor.clone(), json.clone()).map_err(|err| {
-        format!(
-            "not a valid {} in proto3 JSON: {err}",
-            descriptor.full_name()
-        )
-    })
+    DynamicMessage::deserialize(descriptor.clone(), json.clone())
+        .map_err(|err| format!("not a valid {} in proto3 JSON: {err}", descriptor.full_name()))
 }
 
 /// Checks that an expected message is valid and already canonical; returns it.
@@ -221,9 +214,7 @@ async fn invoke(
 ) -> Outcome {
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = path.parse().map_err(|_| Status::internal("bad path"))?;
-    let codec = DynamicCodec {
-        response: method.output(),
-    };
+    let codec = DynamicCodec { response: method.output() };
     let mut request = Request::new(request);
     request.set_timeout(timeout);
     for (key, value) in metadata {
@@ -235,9 +226,7 @@ async fn invoke(
     }
     let mut grpc = tonic::client::Grpc::new(channel);
     let call = async {
-        grpc.ready()
-            .await
-            .map_err(|err| Status::unavailable(format!("not ready: {err}")))?;
+        grpc.ready().await.map_err(|err| Status::unavailable(format!("not ready: {err}")))?;
         if method.is_server_streaming() {
             let response = grpc.server_streaming(request, path, codec).await?;
             let headers = response.metadata().clone();
@@ -284,28 +273,16 @@ fn check_headers(expect: &Expect, headers: &MetadataMap, failures: &mut Vec<Stri
 
 fn check_error(want: &ExpectError, status: &Status, failures: &mut Vec<String>) {
     if code_name(status.code()) != want.code {
-        failures.push(format!(
-            "want error {}, got {} ({:?})",
-            want.code,
-            code_name(status.code()),
-            status.message()
-        ));
+        failures.push(format!("want error {}, got {} ({:?})", want.code, code_name(status.code()), status.message()));
     }
-    let wants_micro = want.id.is_some()
-        || want.micro_code.is_some()
-        || want.status.is_some()
-        || want.detail.is_some();
+    let wants_micro = want.id.is_some() || want.micro_code.is_some() || want.status.is_some() || want.detail.is_some();
     if !wants_micro {
         return;
     }
     // The reference server must carry the Micro error both ways: as the JSON message (what a
     // client behind Micro's proxy sees) and as the errors.Error status detail.
     let from_json = MicroError::from_json(status.message());
-    let from_details = if status.details().is_empty() {
-        None
-    } else {
-        MicroError::from_status(status)
-    };
+    let from_details = if status.details().is_empty() { None } else { MicroError::from_status(status) };
     if from_json.is_none() || from_details.is_none() || from_json != from_details {
         failures.push(format!(
             "Micro error must be both the JSON message and the status detail: message {:?}, detail {from_details:?}",
@@ -332,10 +309,7 @@ fn check_error(want: &ExpectError, status: &Status, failures: &mut Vec<String>) 
     }
     if let Some(detail) = &want.detail {
         if &got.detail != detail {
-            failures.push(format!(
-                "error detail: want {detail:?}, got {:?}",
-                got.detail
-            ));
+            failures.push(format!("error detail: want {detail:?}, got {:?}", got.detail));
         }
     }
 }
@@ -357,17 +331,10 @@ async fn run_call(
         return vec![format!("unknown method {service_name}.{}", call.method)];
     };
     if method.is_client_streaming() {
-        return vec![format!(
-            "{service_name}.{} is client-streaming: not supported by the case format",
-            call.method
-        )];
+        return vec![format!("{service_name}.{} is client-streaming: not supported by the case format", call.method)];
     }
     let expect = &call.expect;
-    let kinds = [
-        expect.response.is_some(),
-        expect.responses.is_some(),
-        expect.error.is_some(),
-    ];
+    let kinds = [expect.response.is_some(), expect.responses.is_some(), expect.error.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
         return vec!["expect must have exactly one of response, responses, error".into()];
     }
@@ -412,9 +379,7 @@ async fn run_call(
         metadata.push(("micro-namespace".to_owned(), namespace.clone()));
     }
     metadata.extend(call.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let timeout = call
-        .timeout_ms
-        .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let timeout = call.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
 
     match invoke(channel, &method, request, &metadata, timeout).await {
         Ok((messages, headers)) => {
@@ -435,11 +400,7 @@ async fn run_call(
         Err(status) => {
             match &expect.error {
                 Some(error) => check_error(error, &status, &mut failures),
-                None => failures.push(format!(
-                    "want success, got {} {:?}",
-                    code_name(status.code()),
-                    status.message()
-                )),
+                None => failures.push(format!("want success, got {} {:?}", code_name(status.code()), status.message())),
             }
             check_headers(expect, status.metadata(), &mut failures);
         }
@@ -450,13 +411,9 @@ async fn run_call(
 /// Runs every case of `tests/conformance/<file>` against a fresh server; returns
 /// `(cases, calls)` on success and panics with every failure otherwise.
 async fn run_file(file: &str) -> (usize, usize) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/conformance")
-        .join(file);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    let cases: CaseFile =
-        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let cases: CaseFile = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     assert!(!cases.cases.is_empty(), "{file}: no cases");
     let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("descriptor pool");
 
@@ -481,25 +438,14 @@ async fn run_file(file: &str) -> (usize, usize) {
         }
         for (index, call) in case.calls.iter().enumerate() {
             calls += 1;
-            let failures =
-                run_call(&pool, channel.clone(), &cases.service, &case.client, call).await;
+            let failures = run_call(&pool, channel.clone(), &cases.service, &case.client, call).await;
             for failure in failures {
-                report.push(format!(
-                    "{file}: case {:?}, call {} ({}): {failure}",
-                    case.name,
-                    index + 1,
-                    call.method
-                ));
+                report.push(format!("{file}: case {:?}, call {} ({}): {failure}", case.name, index + 1, call.method));
             }
         }
     }
     server.stop().await;
-    assert!(
-        report.is_empty(),
-        "{} conformance failure(s):\n{}",
-        report.len(),
-        report.join("\n")
-    );
+    assert!(report.is_empty(), "{} conformance failure(s):\n{}", report.len(), report.join("\n"));
     println!("{file}: {} cases, {calls} calls passed", cases.cases.len());
     (cases.cases.len(), calls)
 }

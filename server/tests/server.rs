@@ -13,9 +13,8 @@ use micro_server::{
         debug::{HealthRequest, StatsRequest, debug_client::DebugClient},
         errors,
         store::{
-            DatabasesRequest, DeleteOptions, DeleteRequest, Field, ListOptions, ListRequest,
-            ReadOptions, ReadRequest, Record, TablesRequest, WriteOptions, WriteRequest,
-            store_client::StoreClient,
+            DatabasesRequest, DeleteOptions, DeleteRequest, Field, ListOptions, ListRequest, ReadOptions, ReadRequest,
+            Record, TablesRequest, WriteOptions, WriteRequest, store_client::StoreClient,
         },
     },
 };
@@ -42,76 +41,40 @@ fn micro_error(status: &Status) -> errors::Error {
     assert_eq!(rpc.details[0].type_url, "type.googleapis.com/errors.Error");
     let err = errors::Error::decode(rpc.details[0].value.as_slice()).expect("errors.Error");
     let json: serde_json::Value = serde_json::from_str(status.message()).expect("JSON message");
-    assert_eq!(
-        json,
-        serde_json::json!({"id": err.id, "code": err.code, "detail": err.detail, "status": err.status})
-    );
+    assert_eq!(json, serde_json::json!({"id": err.id, "code": err.code, "detail": err.detail, "status": err.status}));
     err
 }
 
 fn assert_micro_error(status: &Status, code: Code, id: &str, http: i32, text: &str, detail: &str) {
     assert_eq!(status.code(), code, "{status:?}");
     let err = micro_error(status);
-    assert_eq!(
-        err,
-        errors::Error {
-            id: id.into(),
-            code: http,
-            detail: detail.into(),
-            status: text.into(),
-        }
-    );
+    assert_eq!(err, errors::Error { id: id.into(), code: http, detail: detail.into(), status: text.into() });
 }
 
 fn record(key: &str, value: &[u8]) -> Record {
-    Record {
-        key: key.into(),
-        value: value.to_vec(),
-        ..Default::default()
-    }
+    Record { key: key.into(), value: value.to_vec(), ..Default::default() }
 }
 
 async fn write(client: &mut StoreClient<Channel>, db: &str, table: &str, key: &str, value: &[u8]) {
     client
         .write(WriteRequest {
             record: Some(record(key, value)),
-            options: Some(WriteOptions {
-                database: db.into(),
-                table: table.into(),
-            }),
+            options: Some(WriteOptions { database: db.into(), table: table.into() }),
         })
         .await
         .expect("write");
 }
 
-async fn read(
-    client: &mut StoreClient<Channel>,
-    key: &str,
-    options: ReadOptions,
-) -> Result<Vec<Record>, Status> {
-    client
-        .read(ReadRequest {
-            key: key.into(),
-            options: Some(options),
-        })
-        .await
-        .map(|r| r.into_inner().records)
+async fn read(client: &mut StoreClient<Channel>, key: &str, options: ReadOptions) -> Result<Vec<Record>, Status> {
+    client.read(ReadRequest { key: key.into(), options: Some(options) }).await.map(|r| r.into_inner().records)
 }
 
 fn keys(records: &[Record]) -> Vec<&str> {
     records.iter().map(|r| r.key.as_str()).collect()
 }
 
-async fn list(
-    client: &mut StoreClient<Channel>,
-    options: ListOptions,
-) -> Result<Vec<Vec<String>>, Status> {
-    let mut stream = client
-        .list(ListRequest {
-            options: Some(options),
-        })
-        .await?
-        .into_inner();
+async fn list(client: &mut StoreClient<Channel>, options: ListOptions) -> Result<Vec<Vec<String>>, Status> {
+    let mut stream = client.list(ListRequest { options: Some(options) }).await?.into_inner();
     let mut messages = Vec::new();
     while let Some(message) = stream.message().await? {
         messages.push(message.keys);
@@ -125,96 +88,44 @@ async fn store_round_trip_overwrite_delete_and_missing_key() {
     let mut store = StoreClient::new(server.channel().await);
 
     let mut rec = record("greeting", b"hello\x00\xff");
-    rec.metadata.insert(
-        "color".into(),
-        Field {
-            r#type: "string".into(),
-            value: "red".into(),
-        },
-    );
-    rec.metadata.insert(
-        "count".into(),
-        Field {
-            r#type: "int".into(),
-            value: "5".into(),
-        },
-    );
-    store
-        .write(WriteRequest {
-            record: Some(rec),
-            options: None,
-        })
-        .await
-        .expect("write");
-    let got = read(&mut store, "greeting", ReadOptions::default())
-        .await
-        .expect("read");
+    rec.metadata.insert("color".into(), Field { r#type: "string".into(), value: "red".into() });
+    rec.metadata.insert("count".into(), Field { r#type: "int".into(), value: "5".into() });
+    store.write(WriteRequest { record: Some(rec), options: None }).await.expect("write");
+    let got = read(&mut store, "greeting", ReadOptions::default()).await.expect("read");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].key, "greeting");
     assert_eq!(got[0].value, b"hello\x00\xff");
     assert_eq!(got[0].expiry, 0);
     // As Micro: only the metadata value is kept and it reads back as a Go string.
-    let metadata: HashMap<_, _> = got[0]
-        .metadata
-        .iter()
-        .map(|(k, f)| (k.as_str(), (f.r#type.as_str(), f.value.as_str())))
-        .collect();
-    assert_eq!(
-        metadata,
-        HashMap::from([("color", ("string", "red")), ("count", ("string", "5"))])
-    );
+    let metadata: HashMap<_, _> =
+        got[0].metadata.iter().map(|(k, f)| (k.as_str(), (f.r#type.as_str(), f.value.as_str()))).collect();
+    assert_eq!(metadata, HashMap::from([("color", ("string", "red")), ("count", ("string", "5"))]));
 
     write(&mut store, "", "", "greeting", b"bye").await;
-    let got = read(&mut store, "greeting", ReadOptions::default())
-        .await
-        .expect("read");
+    let got = read(&mut store, "greeting", ReadOptions::default()).await.expect("read");
     assert_eq!(got[0].value, b"bye");
 
     // The default database and table are "micro".
     let got = read(
         &mut store,
         "greeting",
-        ReadOptions {
-            database: "micro".into(),
-            table: "micro".into(),
-            ..Default::default()
-        },
+        ReadOptions { database: "micro".into(), table: "micro".into(), ..Default::default() },
     )
     .await
     .expect("read");
     assert_eq!(got[0].value, b"bye");
 
-    let err = read(&mut store, "missing", ReadOptions::default())
-        .await
-        .unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::NotFound,
-        "store.Store.Read",
-        404,
-        "Not Found",
-        "not found",
-    );
+    let err = read(&mut store, "missing", ReadOptions::default()).await.unwrap_err();
+    assert_micro_error(&err, Code::NotFound, "store.Store.Read", 404, "Not Found", "not found");
 
     store
-        .delete(DeleteRequest {
-            key: "greeting".into(),
-            options: Some(DeleteOptions::default()),
-        })
+        .delete(DeleteRequest { key: "greeting".into(), options: Some(DeleteOptions::default()) })
         .await
         .expect("delete");
-    let err = read(&mut store, "greeting", ReadOptions::default())
-        .await
-        .unwrap_err();
+    let err = read(&mut store, "greeting", ReadOptions::default()).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     // Deleting a missing key is fine.
-    store
-        .delete(DeleteRequest {
-            key: "greeting".into(),
-            options: None,
-        })
-        .await
-        .expect("delete again");
+    store.delete(DeleteRequest { key: "greeting".into(), options: None }).await.expect("delete again");
 
     server.stop().await;
 }
@@ -227,23 +138,16 @@ async fn store_prefix_suffix_limit_offset_order() {
         write(&mut store, "q", "", key, key.as_bytes()).await;
     }
     let opts = |f: fn(&mut ReadOptions)| {
-        let mut o = ReadOptions {
-            database: "q".into(),
-            ..Default::default()
-        };
+        let mut o = ReadOptions { database: "q".into(), ..Default::default() };
         f(&mut o);
         o
     };
 
-    let got = read(&mut store, "user:", opts(|o| o.prefix = true))
-        .await
-        .unwrap();
+    let got = read(&mut store, "user:", opts(|o| o.prefix = true)).await.unwrap();
     assert_eq!(keys(&got), ["user:1", "user:10", "user:2", "user:3"]);
     assert_eq!(got[1].value, b"user:10");
 
-    let got = read(&mut store, ":1", opts(|o| o.suffix = true))
-        .await
-        .unwrap();
+    let got = read(&mut store, ":1", opts(|o| o.suffix = true)).await.unwrap();
     assert_eq!(keys(&got), ["team:1", "user:1"]);
 
     let got = read(
@@ -298,15 +202,11 @@ async fn store_prefix_suffix_limit_offset_order() {
     assert!(got.is_empty());
 
     // A prefix read with no match is an empty response, as Micro.
-    let got = read(&mut store, "nobody", opts(|o| o.prefix = true))
-        .await
-        .unwrap();
+    let got = read(&mut store, "nobody", opts(|o| o.prefix = true)).await.unwrap();
     assert!(got.is_empty());
 
     // limit/offset do not apply to an exact read.
-    let got = read(&mut store, "team:1", opts(|o| o.offset = 5))
-        .await
-        .unwrap();
+    let got = read(&mut store, "team:1", opts(|o| o.offset = 5)).await.unwrap();
     assert_eq!(keys(&got), ["team:1"]);
 
     let err = read(
@@ -338,30 +238,13 @@ async fn store_list_streams_one_message() {
         write(&mut store, "l", "t", key, b"x").await;
     }
     let opts = |f: fn(&mut ListOptions)| {
-        let mut o = ListOptions {
-            database: "l".into(),
-            table: "t".into(),
-            ..Default::default()
-        };
+        let mut o = ListOptions { database: "l".into(), table: "t".into(), ..Default::default() };
         f(&mut o);
         o
     };
-    assert_eq!(
-        list(&mut store, opts(|_| {})).await.unwrap(),
-        [["a", "ab", "b", "c", "cb"]]
-    );
-    assert_eq!(
-        list(&mut store, opts(|o| o.prefix = "a".into()))
-            .await
-            .unwrap(),
-        [["a", "ab"]]
-    );
-    assert_eq!(
-        list(&mut store, opts(|o| o.suffix = "b".into()))
-            .await
-            .unwrap(),
-        [["ab", "b", "cb"]]
-    );
+    assert_eq!(list(&mut store, opts(|_| {})).await.unwrap(), [["a", "ab", "b", "c", "cb"]]);
+    assert_eq!(list(&mut store, opts(|o| o.prefix = "a".into())).await.unwrap(), [["a", "ab"]]);
+    assert_eq!(list(&mut store, opts(|o| o.suffix = "b".into())).await.unwrap(), [["ab", "b", "cb"]]);
     assert_eq!(
         list(
             &mut store,
@@ -374,34 +257,14 @@ async fn store_list_streams_one_message() {
         .unwrap(),
         [["ab", "b"]]
     );
-    assert_eq!(
-        list(&mut store, opts(|o| o.order = "desc".into()))
-            .await
-            .unwrap(),
-        [["cb", "c", "b", "ab", "a"]]
-    );
+    assert_eq!(list(&mut store, opts(|o| o.order = "desc".into())).await.unwrap(), [["cb", "c", "b", "ab", "a"]]);
     let empty: Vec<Vec<String>> = vec![vec![]];
+    assert_eq!(list(&mut store, opts(|o| o.prefix = "zzz".into())).await.unwrap(), empty);
     assert_eq!(
-        list(&mut store, opts(|o| o.prefix = "zzz".into()))
-            .await
-            .unwrap(),
+        list(&mut store, ListOptions { database: "nothing-here".into(), ..Default::default() }).await.unwrap(),
         empty
     );
-    assert_eq!(
-        list(
-            &mut store,
-            ListOptions {
-                database: "nothing-here".into(),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
-        empty
-    );
-    let err = list(&mut store, opts(|o| o.order = "up".into()))
-        .await
-        .unwrap_err();
+    let err = list(&mut store, opts(|o| o.order = "up".into())).await.unwrap_err();
     assert_micro_error(
         &err,
         Code::InvalidArgument,
@@ -421,97 +284,31 @@ async fn store_isolates_databases_and_tables() {
     write(&mut store, "db-a", "t2", "k", b"a2").await;
     write(&mut store, "db-a", "t1", "k", b"a1").await;
 
-    let get = |db: &str, table: &str| ReadOptions {
-        database: db.into(),
-        table: table.into(),
-        ..Default::default()
-    };
-    assert_eq!(
-        read(&mut store, "k", get("db-a", "t1")).await.unwrap()[0].value,
-        b"a1"
-    );
-    assert_eq!(
-        read(&mut store, "k", get("db-a", "t2")).await.unwrap()[0].value,
-        b"a2"
-    );
-    assert_eq!(
-        read(&mut store, "k", get("db-b", "")).await.unwrap()[0].value,
-        b"b"
-    );
-    assert_eq!(
-        read(&mut store, "k", get("db-b", "micro")).await.unwrap()[0].value,
-        b"b"
-    );
-    assert_eq!(
-        read(&mut store, "k", get("", "")).await.unwrap_err().code(),
-        Code::NotFound
-    );
+    let get = |db: &str, table: &str| ReadOptions { database: db.into(), table: table.into(), ..Default::default() };
+    assert_eq!(read(&mut store, "k", get("db-a", "t1")).await.unwrap()[0].value, b"a1");
+    assert_eq!(read(&mut store, "k", get("db-a", "t2")).await.unwrap()[0].value, b"a2");
+    assert_eq!(read(&mut store, "k", get("db-b", "")).await.unwrap()[0].value, b"b");
+    assert_eq!(read(&mut store, "k", get("db-b", "micro")).await.unwrap()[0].value, b"b");
+    assert_eq!(read(&mut store, "k", get("", "")).await.unwrap_err().code(), Code::NotFound);
 
-    let dbs = store
-        .databases(DatabasesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .databases;
+    let dbs = store.databases(DatabasesRequest {}).await.unwrap().into_inner().databases;
     assert_eq!(dbs, ["db-a", "db-b"]);
-    let tables = |db: &str| TablesRequest {
-        database: db.into(),
-    };
-    assert_eq!(
-        store
-            .tables(tables("db-a"))
-            .await
-            .unwrap()
-            .into_inner()
-            .tables,
-        ["t1", "t2"]
-    );
-    assert_eq!(
-        store
-            .tables(tables("db-b"))
-            .await
-            .unwrap()
-            .into_inner()
-            .tables,
-        ["micro"]
-    );
-    assert!(
-        store
-            .tables(tables(""))
-            .await
-            .unwrap()
-            .into_inner()
-            .tables
-            .is_empty()
-    );
-    assert!(
-        store
-            .tables(tables("none"))
-            .await
-            .unwrap()
-            .into_inner()
-            .tables
-            .is_empty()
-    );
+    let tables = |db: &str| TablesRequest { database: db.into() };
+    assert_eq!(store.tables(tables("db-a")).await.unwrap().into_inner().tables, ["t1", "t2"]);
+    assert_eq!(store.tables(tables("db-b")).await.unwrap().into_inner().tables, ["micro"]);
+    assert!(store.tables(tables("")).await.unwrap().into_inner().tables.is_empty());
+    assert!(store.tables(tables("none")).await.unwrap().into_inner().tables.is_empty());
 
     // Reading does not create a database; deleting the last record removes it.
     let _ = read(&mut store, "k", get("db-c", "")).await;
     store
         .delete(DeleteRequest {
             key: "k".into(),
-            options: Some(DeleteOptions {
-                database: "db-b".into(),
-                table: String::new(),
-            }),
+            options: Some(DeleteOptions { database: "db-b".into(), table: String::new() }),
         })
         .await
         .unwrap();
-    let dbs = store
-        .databases(DatabasesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .databases;
+    let dbs = store.databases(DatabasesRequest {}).await.unwrap().into_inner().databases;
     assert_eq!(dbs, ["db-a"]);
     server.stop().await;
 }
@@ -520,95 +317,33 @@ async fn store_isolates_databases_and_tables() {
 async fn store_write_validation_and_expiry() {
     let server = Running::start(false).await;
     let mut store = StoreClient::new(server.channel().await);
-    let err = store
-        .write(WriteRequest {
-            record: None,
-            options: None,
-        })
-        .await
-        .unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::InvalidArgument,
-        "store.Store.Write",
-        400,
-        "Bad Request",
-        "no record specified",
-    );
+    let err = store.write(WriteRequest { record: None, options: None }).await.unwrap_err();
+    assert_micro_error(&err, Code::InvalidArgument, "store.Store.Write", 400, "Bad Request", "no record specified");
 
     let expiring = |key: &str, expiry: i64| WriteRequest {
-        record: Some(Record {
-            expiry,
-            ..record(key, b"v")
-        }),
-        options: Some(WriteOptions {
-            database: "exp".into(),
-            table: String::new(),
-        }),
+        record: Some(Record { expiry, ..record(key, b"v") }),
+        options: Some(WriteOptions { database: "exp".into(), table: String::new() }),
     };
     store.write(expiring("hour", 3600)).await.unwrap();
     store.write(expiring("past", -1)).await.unwrap();
     store.write(expiring("short", 1)).await.unwrap();
-    let opts = ReadOptions {
-        database: "exp".into(),
-        ..Default::default()
-    };
+    let opts = ReadOptions { database: "exp".into(), ..Default::default() };
     let got = read(&mut store, "hour", opts.clone()).await.unwrap();
     assert_eq!(got[0].expiry, 3600, "remaining seconds are rounded up");
-    assert_eq!(
-        read(&mut store, "past", opts.clone())
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
-    assert_eq!(
-        read(&mut store, "short", opts.clone()).await.unwrap()[0].expiry,
-        1
-    );
+    assert_eq!(read(&mut store, "past", opts.clone()).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(read(&mut store, "short", opts.clone()).await.unwrap()[0].expiry, 1);
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        read(&mut store, "short", opts.clone())
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
-    let all = read(
-        &mut store,
-        "",
-        ReadOptions {
-            prefix: true,
-            ..opts.clone()
-        },
-    )
-    .await
-    .unwrap();
+    assert_eq!(read(&mut store, "short", opts.clone()).await.unwrap_err().code(), Code::NotFound);
+    let all = read(&mut store, "", ReadOptions { prefix: true, ..opts.clone() }).await.unwrap();
     assert_eq!(keys(&all), ["hour"]);
-    let listed = list(
-        &mut store,
-        ListOptions {
-            database: "exp".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let listed = list(&mut store, ListOptions { database: "exp".into(), ..Default::default() }).await.unwrap();
     assert_eq!(listed, [["hour"]]);
 
     // An already expired write hides an existing record of the same key.
     store.write(expiring("hour", -5)).await.unwrap();
-    assert_eq!(
-        read(&mut store, "hour", opts).await.unwrap_err().code(),
-        Code::NotFound
-    );
-    let dbs = store
-        .databases(DatabasesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .databases;
+    assert_eq!(read(&mut store, "hour", opts).await.unwrap_err().code(), Code::NotFound);
+    let dbs = store.databases(DatabasesRequest {}).await.unwrap().into_inner().databases;
     assert!(dbs.is_empty(), "{dbs:?}");
     server.stop().await;
 }
@@ -617,26 +352,14 @@ fn set(ns: &str, path: &str, data: &str, secret: bool) -> config::SetRequest {
     config::SetRequest {
         namespace: ns.into(),
         path: path.into(),
-        value: Some(config::Value {
-            data: data.into(),
-            format: "json".into(),
-        }),
+        value: Some(config::Value { data: data.into(), format: "json".into() }),
         options: Some(config::Options { secret }),
     }
 }
 
-async fn get(
-    client: &mut ConfigClient<Channel>,
-    ns: &str,
-    path: &str,
-    secret: bool,
-) -> Result<String, Status> {
+async fn get(client: &mut ConfigClient<Channel>, ns: &str, path: &str, secret: bool) -> Result<String, Status> {
     let value = client
-        .get(config::GetRequest {
-            namespace: ns.into(),
-            path: path.into(),
-            options: Some(config::Options { secret }),
-        })
+        .get(config::GetRequest { namespace: ns.into(), path: path.into(), options: Some(config::Options { secret }) })
         .await?
         .into_inner()
         .value
@@ -651,124 +374,56 @@ async fn config_set_get_merge_delete_and_secrets() {
     let mut cfg = ConfigClient::new(server.channel().await);
 
     let err = get(&mut cfg, "app", "", false).await.unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::NotFound,
-        "config.Config.Get",
-        404,
-        "Not Found",
-        "not found",
-    );
+    assert_micro_error(&err, Code::NotFound, "config.Config.Get", 404, "Not Found", "not found");
 
-    cfg.set(set("app", "db.host", "\"localhost\"", false))
-        .await
-        .unwrap();
+    cfg.set(set("app", "db.host", "\"localhost\"", false)).await.unwrap();
     cfg.set(set("app", "db.port", "5432", false)).await.unwrap();
-    cfg.set(set(
-        "app",
-        "",
-        r#"{"name":"shop","features":{"z":1,"a":[true,null]}}"#,
-        false,
-    ))
-    .await
-    .unwrap();
-    assert_eq!(
-        get(&mut cfg, "app", "db.host", false).await.unwrap(),
-        "\"localhost\""
-    );
-    assert_eq!(
-        get(&mut cfg, "app", "db", false).await.unwrap(),
-        r#"{"host":"localhost","port":5432}"#
-    );
+    cfg.set(set("app", "", r#"{"name":"shop","features":{"z":1,"a":[true,null]}}"#, false)).await.unwrap();
+    assert_eq!(get(&mut cfg, "app", "db.host", false).await.unwrap(), "\"localhost\"");
+    assert_eq!(get(&mut cfg, "app", "db", false).await.unwrap(), r#"{"host":"localhost","port":5432}"#);
     assert_eq!(
         get(&mut cfg, "app", "", false).await.unwrap(),
         r#"{"db":{"host":"localhost","port":5432},"features":{"a":[true,null],"z":1},"name":"shop"}"#
     );
     let err = get(&mut cfg, "app", "db.user", false).await.unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::NotFound,
-        "config.Config.Get",
-        404,
-        "Not Found",
-        "not found",
-    );
-    let err = get(&mut cfg, "app", "db.host.deeper", false)
-        .await
-        .unwrap_err();
+    assert_micro_error(&err, Code::NotFound, "config.Config.Get", 404, "Not Found", "not found");
+    let err = get(&mut cfg, "app", "db.host.deeper", false).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
     // Objects merge at the path.
-    cfg.set(set("app", "db", r#"{"user":"admin"}"#, false))
-        .await
-        .unwrap();
-    assert_eq!(
-        get(&mut cfg, "app", "db", false).await.unwrap(),
-        r#"{"host":"localhost","port":5432,"user":"admin"}"#
-    );
+    cfg.set(set("app", "db", r#"{"user":"admin"}"#, false)).await.unwrap();
+    assert_eq!(get(&mut cfg, "app", "db", false).await.unwrap(), r#"{"host":"localhost","port":5432,"user":"admin"}"#);
 
     // Secrets.
-    cfg.set(set("app", "db.password", "\"hunter2\"", true))
-        .await
-        .unwrap();
-    assert_eq!(
-        get(&mut cfg, "app", "db.password", false).await.unwrap(),
-        "\"[secret]\""
-    );
-    assert_eq!(
-        get(&mut cfg, "app", "db.password", true).await.unwrap(),
-        "\"hunter2\""
-    );
+    cfg.set(set("app", "db.password", "\"hunter2\"", true)).await.unwrap();
+    assert_eq!(get(&mut cfg, "app", "db.password", false).await.unwrap(), "\"[secret]\"");
+    assert_eq!(get(&mut cfg, "app", "db.password", true).await.unwrap(), "\"hunter2\"");
     assert_eq!(
         get(&mut cfg, "app", "db", false).await.unwrap(),
         r#"{"host":"localhost","password":"[secret]","port":5432,"user":"admin"}"#
     );
 
     // Invalid JSON and a missing value.
-    let err = cfg
-        .set(set("app", "x", "{not json", false))
-        .await
-        .unwrap_err();
+    let err = cfg.set(set("app", "x", "{not json", false)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let e = micro_error(&err);
-    assert_eq!(
-        (e.id.as_str(), e.code, e.status.as_str()),
-        ("config.Config.Set", 400, "Bad Request")
-    );
+    assert_eq!((e.id.as_str(), e.code, e.status.as_str()), ("config.Config.Set", 400, "Bad Request"));
     assert!(e.detail.starts_with("invalid json: "), "{}", e.detail);
     let err = cfg
-        .set(config::SetRequest {
-            namespace: "app".into(),
-            path: "x".into(),
-            value: None,
-            options: None,
-        })
+        .set(config::SetRequest { namespace: "app".into(), path: "x".into(), value: None, options: None })
         .await
         .unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::InvalidArgument,
-        "config.Config.Set",
-        400,
-        "Bad Request",
-        "no value specified",
-    );
+    assert_micro_error(&err, Code::InvalidArgument, "config.Config.Set", 400, "Bad Request", "no value specified");
 
     // Delete a path, a missing path, then everything.
-    let del = |ns: &str, path: &str| config::DeleteRequest {
-        namespace: ns.into(),
-        path: path.into(),
-    };
+    let del = |ns: &str, path: &str| config::DeleteRequest { namespace: ns.into(), path: path.into() };
     cfg.delete(del("app", "db.port")).await.unwrap();
     cfg.delete(del("app", "no.such.path")).await.unwrap();
     cfg.delete(del("nobody", "x")).await.unwrap();
     let err = get(&mut cfg, "app", "db.port", false).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     cfg.delete(del("app", "")).await.unwrap();
-    assert_eq!(
-        get(&mut cfg, "app", "", false).await.unwrap_err().code(),
-        Code::NotFound
-    );
+    assert_eq!(get(&mut cfg, "app", "", false).await.unwrap_err().code(), Code::NotFound);
 
     // The default namespace is "micro".
     cfg.set(set("", "k", "1", false)).await.unwrap();
@@ -782,19 +437,11 @@ async fn config_read_returns_the_legacy_change_set() {
 
     let server = Running::start(false).await;
     let mut cfg = ConfigClient::new(server.channel().await);
-    cfg.set(set("legacy", "a.b", "{\"y\":2,\"x\":1}", false))
-        .await
-        .unwrap();
+    cfg.set(set("legacy", "a.b", "{\"y\":2,\"x\":1}", false)).await.unwrap();
     cfg.set(set("legacy", "a.s", "\"p\"", true)).await.unwrap();
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let change = cfg
-        .read(config::ReadRequest {
-            namespace: "legacy".into(),
-            path: "a".into(),
-        })
+        .read(config::ReadRequest { namespace: "legacy".into(), path: "a".into() })
         .await
         .unwrap()
         .into_inner()
@@ -806,32 +453,12 @@ async fn config_read_returns_the_legacy_change_set() {
     assert_eq!(set.data, r#"{"b":{"x":1,"y":2},"s":"[secret]"}"#);
     assert_eq!(set.format, "json");
     assert_eq!(set.source, "micro-server");
-    let expected: String = Sha256::digest(set.data.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected: String = Sha256::digest(set.data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(set.checksum, expected);
-    assert!(
-        set.timestamp > 0 && set.timestamp.unsigned_abs() <= before + 1,
-        "{}",
-        set.timestamp
-    );
+    assert!(set.timestamp > 0 && set.timestamp.unsigned_abs() <= before + 1, "{}", set.timestamp);
 
-    let err = cfg
-        .read(config::ReadRequest {
-            namespace: "unknown".into(),
-            path: String::new(),
-        })
-        .await
-        .unwrap_err();
-    assert_micro_error(
-        &err,
-        Code::NotFound,
-        "config.Config.Read",
-        404,
-        "Not Found",
-        "not found",
-    );
+    let err = cfg.read(config::ReadRequest { namespace: "unknown".into(), path: String::new() }).await.unwrap_err();
+    assert_micro_error(&err, Code::NotFound, "config.Config.Read", 404, "Not Found", "not found");
     server.stop().await;
 }
 
@@ -840,32 +467,16 @@ async fn debug_health_stats_and_unimplemented_services() {
     let server = Running::start(false).await;
     let channel = server.channel().await;
     let mut debug = DebugClient::new(channel.clone());
-    assert_eq!(
-        debug
-            .health(HealthRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .status,
-        "ok"
-    );
-    let _ = StoreClient::new(channel.clone())
-        .read(ReadRequest {
-            key: "nope".into(),
-            options: None,
-        })
-        .await
-        .unwrap_err();
+    assert_eq!(debug.health(HealthRequest {}).await.unwrap().into_inner().status, "ok");
+    let _ =
+        StoreClient::new(channel.clone()).read(ReadRequest { key: "nope".into(), options: None }).await.unwrap_err();
     let stats = debug.stats(StatsRequest {}).await.unwrap().into_inner();
     assert!(stats.started > 1_600_000_000);
     assert!(stats.timestamp >= stats.started);
     assert!(stats.requests >= 3, "{stats:?}");
     assert!(stats.errors >= 1, "{stats:?}");
 
-    let err = AuthClient::new(channel)
-        .token(TokenRequest::default())
-        .await
-        .unwrap_err();
+    let err = AuthClient::new(channel).token(TokenRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
     assert_eq!(MicroError::from_status(&err), None);
     server.stop().await;
@@ -874,9 +485,7 @@ async fn debug_health_stats_and_unimplemented_services() {
 fn with_metadata<T>(message: T, pairs: &[(&'static str, &str)]) -> Request<T> {
     let mut request = Request::new(message);
     for (key, value) in pairs {
-        request
-            .metadata_mut()
-            .insert(*key, MetadataValue::try_from(*value).expect("ascii"));
+        request.metadata_mut().insert(*key, MetadataValue::try_from(*value).expect("ascii"));
     }
     request
 }
@@ -886,13 +495,8 @@ async fn bad_authorization_is_unauthenticated_and_bearer_is_accepted() {
     let server = Running::start(false).await;
     let channel = server.channel().await;
     let mut debug = DebugClient::new(channel.clone());
-    let err = debug
-        .health(with_metadata(
-            HealthRequest {},
-            &[("authorization", "Basic dXNlcjpwYXNz")],
-        ))
-        .await
-        .unwrap_err();
+    let err =
+        debug.health(with_metadata(HealthRequest {}, &[("authorization", "Basic dXNlcjpwYXNz")])).await.unwrap_err();
     assert_micro_error(
         &err,
         Code::Unauthenticated,
@@ -901,29 +505,17 @@ async fn bad_authorization_is_unauthenticated_and_bearer_is_accepted() {
         "Unauthorized",
         "invalid authorization header. expected Bearer schema",
     );
-    let err = list(
-        &mut StoreClient::new(channel.clone()),
-        ListOptions::default(),
-    )
-    .await;
+    let err = list(&mut StoreClient::new(channel.clone()), ListOptions::default()).await;
     assert!(err.is_ok());
     let mut store = StoreClient::new(channel.clone());
-    let err = store
-        .list(with_metadata(
-            ListRequest { options: None },
-            &[("authorization", "bearer x")],
-        ))
-        .await
-        .unwrap_err();
+    let err =
+        store.list(with_metadata(ListRequest { options: None }, &[("authorization", "bearer x")])).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 
     let ok = debug
         .health(with_metadata(
             HealthRequest {},
-            &[
-                ("authorization", "Bearer anything"),
-                ("micro-namespace", "tenant-a"),
-            ],
+            &[("authorization", "Bearer anything"), ("micro-namespace", "tenant-a")],
         ))
         .await
         .unwrap();
@@ -939,36 +531,19 @@ async fn echo_hook_returns_the_received_metadata() {
     let response = debug
         .health(with_metadata(
             HealthRequest {},
-            &[
-                ("x-micro-test-echo", "1"),
-                ("authorization", "Bearer tok-123"),
-                ("micro-namespace", "tenant-a"),
-            ],
+            &[("x-micro-test-echo", "1"), ("authorization", "Bearer tok-123"), ("micro-namespace", "tenant-a")],
         ))
         .await
         .unwrap();
     let headers = response.metadata();
-    assert_eq!(
-        headers.get("x-micro-echo-authorization").unwrap(),
-        "Bearer tok-123"
-    );
+    assert_eq!(headers.get("x-micro-echo-authorization").unwrap(), "Bearer tok-123");
     assert_eq!(headers.get("x-micro-echo-namespace").unwrap(), "tenant-a");
-    let agent = headers
-        .get("x-micro-echo-user-agent")
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let agent = headers.get("x-micro-echo-user-agent").unwrap().to_str().unwrap();
     assert!(agent.starts_with(USER_AGENT), "{agent}");
 
     // Headers that were not received are not echoed; errors and streams echo too.
     let err = StoreClient::new(channel.clone())
-        .read(with_metadata(
-            ReadRequest {
-                key: "nope".into(),
-                options: None,
-            },
-            &[("x-micro-test-echo", "")],
-        ))
+        .read(with_metadata(ReadRequest { key: "nope".into(), options: None }, &[("x-micro-test-echo", "")]))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -976,16 +551,10 @@ async fn echo_hook_returns_the_received_metadata() {
     assert!(err.metadata().get("x-micro-echo-namespace").is_none());
     assert!(err.metadata().get("x-micro-echo-user-agent").is_some());
     let stream = StoreClient::new(channel.clone())
-        .list(with_metadata(
-            ListRequest { options: None },
-            &[("x-micro-test-echo", "1"), ("micro-namespace", "ns")],
-        ))
+        .list(with_metadata(ListRequest { options: None }, &[("x-micro-test-echo", "1"), ("micro-namespace", "ns")]))
         .await
         .unwrap();
-    assert_eq!(
-        stream.metadata().get("x-micro-echo-namespace").unwrap(),
-        "ns"
-    );
+    assert_eq!(stream.metadata().get("x-micro-echo-namespace").unwrap(), "ns");
 
     // Without the hook nothing is echoed.
     let response = debug.health(HealthRequest {}).await.unwrap();
@@ -999,13 +568,7 @@ async fn delay_hook_waits_and_deadlines_are_enforced() {
     let mut debug = DebugClient::new(server.channel().await);
 
     let started = std::time::Instant::now();
-    debug
-        .health(with_metadata(
-            HealthRequest {},
-            &[("x-micro-test-delay-ms", "300")],
-        ))
-        .await
-        .unwrap();
+    debug.health(with_metadata(HealthRequest {}, &[("x-micro-test-delay-ms", "300")])).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
 
     // The server answers DEADLINE_EXCEEDED (not CANCELLED) without a Micro error.
@@ -1019,15 +582,9 @@ async fn delay_hook_waits_and_deadlines_are_enforced() {
     assert!(err.details().is_empty());
 
     // Streaming calls honour the hook too.
-    let mut request = with_metadata(
-        ListRequest { options: None },
-        &[("x-micro-test-delay-ms", "1000")],
-    );
+    let mut request = with_metadata(ListRequest { options: None }, &[("x-micro-test-delay-ms", "1000")]);
     request.set_timeout(Duration::from_millis(100));
-    let err = StoreClient::new(server.channel().await)
-        .list(request)
-        .await
-        .unwrap_err();
+    let err = StoreClient::new(server.channel().await).list(request).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
     server.stop().await;
 }
@@ -1038,13 +595,7 @@ async fn hooks_are_ignored_without_test_hooks() {
     let mut debug = DebugClient::new(server.channel().await);
     let started = std::time::Instant::now();
     let response = debug
-        .health(with_metadata(
-            HealthRequest {},
-            &[
-                ("x-micro-test-delay-ms", "2000"),
-                ("x-micro-test-echo", "1"),
-            ],
-        ))
+        .health(with_metadata(HealthRequest {}, &[("x-micro-test-delay-ms", "2000"), ("x-micro-test-echo", "1")]))
         .await
         .unwrap();
     assert!(started.elapsed() < Duration::from_millis(1500));
@@ -1055,12 +606,7 @@ async fn hooks_are_ignored_without_test_hooks() {
 #[tokio::test]
 async fn binding_a_used_address_fails() {
     let server = Running::start(false).await;
-    let err = Server::bind(Options {
-        address: server.addr,
-        test_hooks: false,
-    })
-    .await
-    .unwrap_err();
+    let err = Server::bind(Options { address: server.addr, test_hooks: false }).await.unwrap_err();
     assert!(matches!(err, micro_server::Error::Bind { address, .. } if address == server.addr));
     assert_eq!(err.to_string(), format!("cannot listen on {}", server.addr));
     assert_eq!(Options::default().address.to_string(), "127.0.0.1:8081");
@@ -1078,9 +624,7 @@ fn binary_prints_its_address_and_serves() {
         .spawn()
         .expect("spawn micro-server");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read line");
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read line");
     let addr = line
         .trim_end()
         .strip_prefix("micro-server listening on ")
@@ -1095,10 +639,7 @@ fn binary_prints_its_address_and_serves() {
             .connect()
             .await
             .expect("connect");
-        DebugClient::new(channel)
-            .health(HealthRequest {})
-            .await
-            .map(|r| r.into_inner().status)
+        DebugClient::new(channel).health(HealthRequest {}).await.map(|r| r.into_inner().status)
     });
     child.kill().expect("kill");
     let _ = child.wait();

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
 use crate::model::{Model, Service};

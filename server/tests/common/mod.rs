@@ -21,23 +21,15 @@ pub struct Running {
 impl Running {
     /// Starts a server on 127.0.0.1:0.
     pub async fn start(test_hooks: bool) -> Self {
-        let server = Server::bind(Options {
-            address: "127.0.0.1:0".parse().expect("address"),
-            test_hooks,
-        })
-        .await
-        .expect("bind");
+        let server =
+            Server::bind(Options { address: "127.0.0.1:0".parse().expect("address"), test_hooks }).await.expect("bind");
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0, "port 0 must be resolved to the bound port");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve_with_shutdown(async {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self { addr, stop: Some(stop), task: Some(task) }
     }
 
     /// A new channel to the server.

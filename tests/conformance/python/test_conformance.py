@@ -177,8 +177,13 @@ class Headers:
 
     def record(self, metadata: Any) -> None:
         self.values = {}
+        self.merge(metadata)
+
+    def merge(self, metadata: Any) -> None:
+        """Adds metadata entries whose keys were not captured yet."""
         for key, value in metadata or ():
-            self.values[key] = value.decode("latin-1") if isinstance(value, bytes) else value
+            if key not in self.values:
+                self.values[key] = value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 class SyncCapture(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
@@ -379,6 +384,9 @@ def check_result(call: Call, result: Any, error: Optional[micro.MicroError], hea
                 assert got == want[key], f"{call.label}: error {attribute} {got!r}, expected {want[key]!r} ({error})"
         if "message" in want:
             assert error.message == want["message"], f"{call.label}: error message {error.message!r}"
+        # A failed call's headers usually come in a trailers-only response, which grpcio reports
+        # as trailing metadata: like connect's error metadata, count both as the error's headers.
+        headers.merge(error.trailing_metadata)
     else:
         assert error is None, f"{call.label}: unexpected error {error!r}"
         if "response" in expect:

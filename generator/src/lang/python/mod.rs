@@ -129,10 +129,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         }
     }
     for dir in dirs {
-        let packages: Vec<&File> = model
-            .targets()
-            .filter(|f| module_segments(&f.name, "").starts_with(&dir))
-            .collect();
+        let packages: Vec<&File> = model.targets().filter(|f| module_segments(&f.name, "").starts_with(&dir)).collect();
         let proto_packages: BTreeSet<&str> = packages.iter().map(|f| f.package.as_str()).collect();
         renders.push((
             "proto/package_init.py.hbs".to_owned(),
@@ -217,7 +214,12 @@ fn pb2_view(model: &Model, file: &File, pkg: &[String]) -> Value {
     let top_values: Vec<Value> = file
         .enums
         .iter()
-        .flat_map(|e| e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(move |v| json!({ "name": v.name, "enum": e.name })))
+        .flat_map(|e| {
+            e.values
+                .iter()
+                .filter(|v| !KEYWORDS.contains(&v.name.as_str()))
+                .map(move |v| json!({ "name": v.name, "enum": e.name }))
+        })
         .collect();
     json!({
         "proto_name": file.name,
@@ -250,7 +252,8 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
             (Label::Map, FieldType::Map { key, value }) => {
                 let k = scalar_type(*key);
                 let v = types.value(value);
-                let container = if matches!(value.as_ref(), FieldType::Message(_)) { "MessageMap" } else { "ScalarMap" };
+                let container =
+                    if matches!(value.as_ref(), FieldType::Message(_)) { "MessageMap" } else { "ScalarMap" };
                 (format!("_containers.{container}[{k}, {v}]"), format!("_Optional[_Mapping[{k}, {v}]]"))
             }
             (Label::Repeated, FieldType::Message(n)) => {
@@ -262,7 +265,10 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
             }
             (Label::Repeated, FieldType::Enum(n)) => {
                 let c = types.class(n, true);
-                (format!("_containers.RepeatedScalarFieldContainer[{c}]"), format!("_Optional[_Iterable[_Union[{c}, _builtins.str]]]"))
+                (
+                    format!("_containers.RepeatedScalarFieldContainer[{c}]"),
+                    format!("_Optional[_Iterable[_Union[{c}, _builtins.str]]]"),
+                )
             }
             (Label::Repeated, ty) => {
                 let t = types.value(ty);
@@ -300,7 +306,12 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
     })
 }
 
-fn client_view(model: &Model, file: &File, pkg: &[String], accessors: &std::collections::HashMap<String, String>) -> Value {
+fn client_view(
+    model: &Model,
+    file: &File,
+    pkg: &[String],
+    accessors: &std::collections::HashMap<String, String>,
+) -> Value {
     let mut types = Types { model, file: &file.name, pkg, imports: BTreeMap::new() };
     let mut services = Vec::new();
     for s in &file.services {

@@ -6,9 +6,9 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 /// Python's hard keywords (`keyword.kwlist`). Soft keywords (`match`, `case`, `type`, `_`) are
 /// valid identifiers and are not escaped.
 pub const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
-    "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
-    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 /// Attributes of the generated client classes and of `Micro`/`AsyncMicro` that a method or
@@ -38,7 +38,8 @@ pub fn class_name(name: &str) -> String {
 /// A module or package path segment (directory of a proto file, or its stem): keywords and
 /// reserved module names escaped, characters that cannot be in an identifier replaced by `_`.
 pub fn module_segment(segment: &str) -> String {
-    let mut out: String = segment.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut out: String =
+        segment.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }

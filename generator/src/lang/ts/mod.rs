@@ -33,7 +33,11 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let mut packages: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for file in model.targets() {
         let view = file_view(model, file);
-        renders.push(("proto/pb.ts.hbs".to_owned(), format!("src/{}.ts", module_path(&file.name)), serde_json::to_value(&view)?));
+        renders.push((
+            "proto/pb.ts.hbs".to_owned(),
+            format!("src/{}.ts", module_path(&file.name)),
+            serde_json::to_value(&view)?,
+        ));
         packages.entry(file.package.clone()).or_default().push(format!("./{}.js", module_path(&file.name)));
         if !file.services.is_empty() {
             let client = client_view(model, file, &accessors);
@@ -191,7 +195,11 @@ impl Scope {
             *t &= type_only;
             return local.clone();
         }
-        let local = if self.taken.insert(name.to_owned()) { name.to_owned() } else { allocate(&format!("{name}$"), &mut self.taken) };
+        let local = if self.taken.insert(name.to_owned()) {
+            name.to_owned()
+        } else {
+            allocate(&format!("{name}$"), &mut self.taken)
+        };
         self.imported.insert(key, (local.clone(), type_only));
         local
     }
@@ -217,8 +225,7 @@ impl Scope {
 }
 
 /// Where a file's symbols are imported from, seen from the module `from`.
-fn file_module(model: &Model, proto: &str, from: &str) -> String {
-    let _ = model;
+fn file_module(proto: &str, from: &str) -> String {
     if proto.starts_with("google/protobuf/") {
         "@bufbuild/protobuf/wkt".to_owned()
     } else {
@@ -362,10 +369,13 @@ impl TypeResolver<'_> {
             return names[full_name].clone();
         }
         let model = self.model;
-        let names = self.foreign.entry(info.file.clone()).or_insert_with(|| file_names(model.file(&info.file).expect("type file exists")));
+        let names = self
+            .foreign
+            .entry(info.file.clone())
+            .or_insert_with(|| file_names(model.file(&info.file).expect("type file exists")));
         let exported = if schema { &names.schemas } else { &names.shapes };
         let exported = exported[full_name].clone();
-        let module = file_module(model, &info.file, &self.module);
+        let module = file_module(&info.file, &self.module);
         scope.import(&module, &exported, type_only)
     }
 
@@ -395,7 +405,7 @@ fn index_args(path: &[usize]) -> String {
     path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-fn field_decl(field: &Field, model: &Model) -> String {
+fn field_decl(field: &Field) -> String {
     let label = match field.label {
         Label::Repeated => "repeated ",
         Label::Optional if field.oneof.is_none() => "optional ",
@@ -404,10 +414,7 @@ fn field_decl(field: &Field, model: &Model) -> String {
     };
     let ty = match &field.ty {
         FieldType::Scalar(s) => s.proto_name().to_owned(),
-        FieldType::Enum(n) | FieldType::Message(n) => {
-            let _ = model;
-            n.clone()
-        }
+        FieldType::Enum(n) | FieldType::Message(n) => n.clone(),
         FieldType::Map { key, value } => {
             let v = match value.as_ref() {
                 FieldType::Scalar(s) => s.proto_name().to_owned(),
@@ -439,23 +446,22 @@ fn file_view(model: &Model, file: &File) -> FileView {
         enum_desc: scope.import("@bufbuild/protobuf/codegenv2", "enumDesc", false),
         service_desc: scope.import("@bufbuild/protobuf/codegenv2", "serviceDesc", false),
     };
-    let mut resolver = TypeResolver { model, module: module.clone(), own_file: &file.name, own: &own, foreign: BTreeMap::new() };
+    let mut resolver =
+        TypeResolver { model, module: module.clone(), own_file: &file.name, own: &own, foreign: BTreeMap::new() };
     let dep_vars = file
         .dependencies
         .iter()
         .map(|dep| {
             let names = file_names(model.file(dep).expect("dependency is in the set"));
-            let from = file_module(model, dep, &module);
+            let from = file_module(dep, &module);
             scope.import(&from, &names.file_var, false)
         })
         .collect();
     let mut messages = Vec::new();
     let mut enums = Vec::new();
     fn walk(
-        file: &File,
         ms: &[Message],
         es: &[Enum],
-        model: &Model,
         resolver: &mut TypeResolver<'_>,
         scope: &mut Scope,
         messages: &mut Vec<MessageView>,
@@ -477,7 +483,7 @@ fn file_view(model: &Model, file: &File) -> FileView {
                         .map(|g| CaseView {
                             case: oneof_case_name(&g.name),
                             ts_type: resolver.value_type(scope, &g.ty),
-                            doc: doc(&g.comments, g.deprecated, format!("@generated from field: {}", field_decl(g, model))),
+                            doc: doc(&g.comments, g.deprecated, format!("@generated from field: {}", field_decl(g))),
                         })
                         .collect();
                     members.push(MemberView {
@@ -485,7 +491,11 @@ fn file_view(model: &Model, file: &File) -> FileView {
                         name: field_name(&oneof.name),
                         ts_type: String::new(),
                         optional: false,
-                        doc: doc(&oneof.comments, false, format!("@generated from oneof {}.{}", m.full_name, oneof.name)),
+                        doc: doc(
+                            &oneof.comments,
+                            false,
+                            format!("@generated from oneof {}.{}", m.full_name, oneof.name),
+                        ),
                         cases,
                     });
                     continue;
@@ -503,7 +513,7 @@ fn file_view(model: &Model, file: &File) -> FileView {
                     name: field_name(&f.name),
                     ts_type,
                     optional,
-                    doc: doc(&f.comments, f.deprecated, format!("@generated from field: {}", field_decl(f, model))),
+                    doc: doc(&f.comments, f.deprecated, format!("@generated from field: {}", field_decl(f))),
                     cases: Vec::new(),
                 });
             }
@@ -515,7 +525,7 @@ fn file_view(model: &Model, file: &File) -> FileView {
                 doc: doc(&m.comments, m.deprecated, format!("@generated from message {}", m.full_name)),
                 members,
             });
-            walk(file, &m.messages, &m.enums, model, resolver, scope, messages, enums);
+            walk(&m.messages, &m.enums, resolver, scope, messages, enums);
         }
         for e in es {
             let value_names = enum_value_names(&e.name, &e.values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>());
@@ -538,9 +548,8 @@ fn file_view(model: &Model, file: &File) -> FileView {
                     .collect(),
             });
         }
-        let _ = file;
     }
-    walk(file, &file.messages, &file.enums, model, &mut resolver, &mut scope, &mut messages, &mut enums);
+    walk(&file.messages, &file.enums, &mut resolver, &mut scope, &mut messages, &mut enums);
     let services = file
         .services
         .iter()
@@ -573,7 +582,14 @@ fn file_view(model: &Model, file: &File) -> FileView {
         package: file.package.clone(),
         syntax: file.syntax,
         generator: generator_name(),
-        doc: file.comments.detached.iter().chain(&file.comments.leading).flat_map(|c| crate::model::Comments { leading: Some(c.clone()), ..Default::default() }.doc_lines()).map(|l| escape_block_comment(&l)).collect(),
+        doc: file
+            .comments
+            .detached
+            .iter()
+            .chain(&file.comments.leading)
+            .flat_map(|c| crate::model::Comments { leading: Some(c.clone()), ..Default::default() }.doc_lines())
+            .map(|l| escape_block_comment(&l))
+            .collect(),
         file_var: own.file_var.clone(),
         descriptor_b64: base64::engine::general_purpose::STANDARD.encode(&file.descriptor),
         dep_vars,
@@ -609,11 +625,8 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
     let own = file_names(file);
     let module = client_module_path(&file.name);
     let mut scope = Scope::default();
-    let classes: Vec<String> = file
-        .services
-        .iter()
-        .map(|s| scope.declare(&format!("{}Client", accessors[&s.full_name])))
-        .collect();
+    let classes: Vec<String> =
+        file.services.iter().map(|s| scope.declare(&format!("{}Client", accessors[&s.full_name]))).collect();
     let connect = json!({
         "createClient": scope.import("@connectrpc/connect", "createClient", false),
         "Client": scope.import("@connectrpc/connect", "Client", true),
@@ -623,7 +636,8 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
     });
     let runtime_module = relative_import(&module, "runtime/index");
     let pb_module = relative_import(&module, &module_path(&file.name));
-    let mut resolver = TypeResolver { model, module: module.clone(), own_file: "", own: &own, foreign: BTreeMap::new() };
+    let mut resolver =
+        TypeResolver { model, module: module.clone(), own_file: "", own: &own, foreign: BTreeMap::new() };
     let mut services = Vec::new();
     for (s, class_name) in file.services.iter().zip(classes) {
         let service_const = scope.import(&pb_module, &own.services[&s.full_name], false);
@@ -634,7 +648,8 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
             .map(|m| {
                 let input_schema = resolver.name(&mut scope, &m.input, true, true);
                 let input_info = model.type_info(&m.input);
-                let input_shape = file_names(model.file(&input_info.file).expect("type file exists")).shapes[&m.input].clone();
+                let input_shape =
+                    file_names(model.file(&input_info.file).expect("type file exists")).shapes[&m.input].clone();
                 let output = resolver.name(&mut scope, &m.output, false, true);
                 let name = allocate(&client_member(&method_name(&m.name)), &mut taken_methods);
                 json!({

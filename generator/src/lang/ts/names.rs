@@ -6,11 +6,59 @@
 /// ECMAScript keywords and future reserved words, TypeScript type keywords, and runtime names
 /// generated code relies on. Escaped by appending `$`.
 pub const RESERVED_IDENTIFIERS: &[&str] = &[
-    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else",
-    "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new",
-    "null", "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while",
-    "with", "yield", "enum", "implements", "interface", "let", "package", "private", "protected", "public",
-    "static", "Object", "bigint", "number", "boolean", "string", "object", "globalThis", "Uint8Array",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+    "enum",
+    "implements",
+    "interface",
+    "let",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "static",
+    "Object",
+    "bigint",
+    "number",
+    "boolean",
+    "string",
+    "object",
+    "globalThis",
+    "Uint8Array",
     "Partial",
 ];
 
@@ -20,7 +68,8 @@ pub const RESERVED_PROPERTIES: &[&str] = &["constructor", "toString", "toJSON", 
 
 /// Property names of the generated client classes and of `Micro` that a method or accessor must
 /// not shadow. Escaped by appending `$`.
-pub const RESERVED_CLIENT_MEMBERS: &[&str] = &["constructor", "toString", "toJSON", "valueOf", "service", "transport", "close"];
+pub const RESERVED_CLIENT_MEMBERS: &[&str] =
+    &["constructor", "toString", "toJSON", "valueOf", "service", "transport", "close"];
 
 /// Escapes a reserved identifier (`class` → `class$`).
 pub fn safe_identifier(name: &str) -> String {
@@ -80,10 +129,7 @@ pub fn enum_value_names(enum_name: &str, values: &[&str]) -> Vec<String> {
             && v.len() > prefix.len()
             && !v[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
     });
-    values
-        .iter()
-        .map(|v| safe_object_property(if strip { &v[prefix.len()..] } else { v }))
-        .collect()
+    values.iter().map(|v| safe_object_property(if strip { &v[prefix.len()..] } else { v })).collect()
 }
 
 #[cfg(test)]
@@ -130,10 +176,7 @@ mod tests {
     #[test]
     fn enum_prefixes() {
         assert_eq!(enum_value_names("SpanType", &["INBOUND", "OUTBOUND"]), ["INBOUND", "OUTBOUND"]);
-        assert_eq!(
-            enum_value_names("SpanType", &["SPAN_TYPE_INBOUND", "SPAN_TYPE_OUTBOUND"]),
-            ["INBOUND", "OUTBOUND"]
-        );
+        assert_eq!(enum_value_names("SpanType", &["SPAN_TYPE_INBOUND", "SPAN_TYPE_OUTBOUND"]), ["INBOUND", "OUTBOUND"]);
         assert_eq!(enum_value_names("Foo", &["FOO_1", "FOO_BAR"]), ["FOO_1", "FOO_BAR"]);
         assert_eq!(enum_value_names("Foo", &["FOO_", "FOO_BAR"]), ["FOO_", "FOO_BAR"]);
     }

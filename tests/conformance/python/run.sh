@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds, installs, type-checks and conformance-tests the generated Python SDK (sdks/python).
+#
+#   MICRO_GEN_BIN=target/debug/micro-gen bash tests/conformance/python/run.sh [pytest args...]
+#
+# Needs python3 (>= 3.10 for the tools; the SDK itself supports 3.9) with venv, and PyPI. State
+# lives under ${MICRO_CACHE:-<repo>/.cache}: the virtualenv py-venv (reused), the built sdist and
+# wheel in py-dist, a scratch copy of the SDK (the build never writes inside sdks/python) and
+# mypy's cache. Steps: build sdist + wheel, install the wheel, import it, mypy --strict the SDK
+# sources and tests/conformance/python/usage_example.py, then pytest the conformance cases.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+CACHE="${MICRO_CACHE:-$REPO/.cache}"
+VENV="$CACHE/py-venv"
+DIST="$CACHE/py-dist"
+WORK="$CACHE/py-work"
+PYTHON="${PYTHON:-python3}"
+
+: "${MICRO_GEN_BIN:?set MICRO_GEN_BIN to the micro-gen binary (cargo build -p micro-gen)}"
+MICRO_GEN_BIN="$(cd "$(dirname "$MICRO_GEN_BIN")" && pwd)/$(basename "$MICRO_GEN_BIN")"
+export MICRO_GEN_BIN
+[ -x "$MICRO_GEN_BIN" ] || { echo "run.sh: MICRO_GEN_BIN=$MICRO_GEN_BIN is not executable" >&2; exit 1; }
+[ -f "$REPO/sdks/python/pyproject.toml" ] || {
+    echo "run.sh: sdks/python/pyproject.toml is missing; run: micro-gen sdk --lang python" >&2
+    exit 1
+}
+
+# Tools, pinned so results are reproducible; grpcio/protobuf come from the wheel's own ranges.
+TOOLS=(
+    "build==1.6.1"
+    "hatchling==1.33.0"
+    "pytest==9.2.0"
+    "mypy==2.4.1"
+    "types-protobuf==6.32.1.20260221"
+    "types-grpcio==1.85.0.20261028"
+)
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "== creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+echo "== installing tools"
+"$PY" -m pip install -q "${TOOLS[@]}"
+
+echo "== building sdist and wheel"
+rm -rf "$DIST" "$WORK"
+mkdir -p "$DIST" "$WORK"
+cp -R "$REPO/sdks/python" "$WORK/sdk"
+"$PY" -m build --no-isolation --outdir "$DIST" "$WORK/sdk" >"$WORK/build.log" 2>&1 || {
+    cat "$WORK/build.log" >&2
+    exit 1
+}
+shopt -s nullglob
+wheels=("$DIST"/*.whl)
+sdists=("$DIST"/*.tar.gz)
+shopt -u nullglob
+[ "${#wheels[@]}" -eq 1 ] && [ "${#sdists[@]}" -eq 1 ] || { echo "run.sh: expected one wheel and one sdist in $DIST" >&2; exit 1; }
+echo "   ${wheels[0]##*/} ${sdists[0]##*/}"
+
+echo "== installing the wheel"
+"$PY" -m pip install -q "${wheels[0]}"
+"$PY" -m pip install -q --force-reinstall --no-deps "${wheels[0]}"
+(cd "$WORK" && "$PY" -c "import micro, google.protobuf, grpc; print('   micro', micro.__version__, '| protobuf', google.protobuf.__version__, '| grpcio', grpc.__version__)")
+
+echo "== mypy --strict (SDK sources, usage example)"
+(cd "$WORK/sdk/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy" -p micro)
+(cd "$WORK" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy" "$REPO/tests/conformance/python/usage_example.py")
+
+echo "== conformance"
+cd "$WORK"
+"$PY" -m pytest -q -p no:cacheprovider --rootdir "$REPO/tests/conformance/python" "$REPO/tests/conformance/python" "$@"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds, type-checks and packs the generated TypeScript SDK (sdks/ts) in a scratch directory, then
+# runs the conformance cases (tests/conformance/*.json) against it and the reference server.
+#
+#   MICRO_GEN_BIN=$PWD/target/debug/micro-gen bash tests/conformance/ts/run.sh
+#
+# Environment: MICRO_GEN_BIN (required, the built micro-gen binary); MICRO_CACHE (scratch root,
+# default <repo>/.cache; this script uses MICRO_CACHE/ts-sdk and writes nothing inside sdks/ or
+# tests/).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../../.." && pwd)"
+
+if [[ -z "${MICRO_GEN_BIN:-}" ]]; then
+  echo "error: set MICRO_GEN_BIN to the built micro-gen binary (cargo build -p micro-gen)" >&2
+  exit 2
+fi
+if [[ ! -f "$MICRO_GEN_BIN" || ! -x "$MICRO_GEN_BIN" ]]; then
+  echo "error: MICRO_GEN_BIN=$MICRO_GEN_BIN is not an executable file" >&2
+  exit 2
+fi
+MICRO_GEN_BIN="$(cd "$(dirname "$MICRO_GEN_BIN")" && pwd)/$(basename "$MICRO_GEN_BIN")"
+if [[ ! -f "$REPO/sdks/ts/package.json" ]]; then
+  echo "error: $REPO/sdks/ts/package.json is missing; generate the SDK first (micro-gen sdk --lang ts)" >&2
+  exit 2
+fi
+
+CACHE_ROOT="${MICRO_CACHE:-$REPO/.cache}"
+mkdir -p "$CACHE_ROOT"
+WORK="$(cd "$CACHE_ROOT" && pwd)/ts-sdk"
+SDK="$WORK/sdk"
+RUNNER="$WORK/runner"
+rm -rf "$SDK" "$RUNNER"
+rm -f "$WORK"/*.tgz
+mkdir -p "$SDK" "$RUNNER"
+
+export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+
+echo "==> copying sdks/ts to $SDK"
+tar -C "$REPO/sdks/ts" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$SDK" -xf -
+
+cd "$SDK"
+echo "==> npm install (SDK)"
+npm install --no-audit --no-fund
+echo "==> npm run build"
+npm run build
+echo "==> tsc --noEmit"
+npx --no-install tsc --noEmit -p .
+echo "==> npm pack"
+TARBALL_NAME="$(npm pack --pack-destination "$WORK" | tail -n 1)"
+TARBALL="$WORK/$TARBALL_NAME"
+if [[ ! -f "$TARBALL" ]]; then
+  echo "error: npm pack did not produce $TARBALL" >&2
+  exit 1
+fi
+echo "    $TARBALL"
+
+echo "==> installing the conformance runner in $RUNNER"
+cp "$HERE/package.json" "$HERE/conformance.test.mjs" "$HERE/usage-example.ts" "$RUNNER/"
+cd "$RUNNER"
+npm install --no-audit --no-fund
+# The SDK under a fixed alias, whatever its package name.
+npm install --no-audit --no-fund "micro-sdk@file:$TARBALL"
+
+echo "==> tsc --noEmit --strict usage-example.ts"
+npx --no-install tsc --noEmit --strict \
+  --target ES2022 --lib ES2022,DOM --module NodeNext --moduleResolution NodeNext --types node \
+  usage-example.ts
+
+echo "==> node --test"
+MICRO_GEN_BIN="$MICRO_GEN_BIN" CONFORMANCE_DIR="$REPO/tests/conformance" MICRO_SDK_MODULE=micro-sdk \
+  node --test "$RUNNER/conformance.test.mjs"
