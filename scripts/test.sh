@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 export MICRO_CACHE="${MICRO_CACHE:-$PWD/.cache}"
 mkdir -p "$MICRO_CACHE"
 
-step() { printf '\n==> %s\n' "$*"; }
+suites=0
+step() { suites=$((suites + 1)); printf '\n==> %s\n' "$*"; }
 start=$(date +%s)
 
 step "Rust: build the workspace once (debug)"
@@ -16,6 +17,9 @@ cargo build --workspace --all-targets --locked
 
 step "Rust: tests"
 cargo test --workspace --locked
+
+step "Rust: formatting"
+cargo fmt --all --check
 
 step "Rust: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -31,4 +35,11 @@ bash tests/conformance/ts/run.sh
 step "Python SDK: venv, python -m build, mypy --strict, conformance"
 bash tests/conformance/python/run.sh
 
+step "Golden cases: tsc, mypy --strict and a round trip of every generated SDK"
+bash tests/golden/check.sh
+
+step "Examples: the quickstarts against micro-gen serve"
+bash examples/run.sh
+
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"
+echo "suites: $suites passed, 0 failed"

@@ -106,6 +106,11 @@ Package name and version may also come from micro-gen.toml in the working direct
     },
 }
 
+// Compiling protos allocates many small objects; mimalloc makes that markedly cheaper than the
+// system allocator (see bench/).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     miette::set_panic_hook();
     match run(Cli::parse()) {
@@ -185,8 +190,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Descriptor { out, protos } => {
-            let loaded = load(&protos.source())?;
-            let bytes = micro_gen::load::encode_set(&loaded.set);
+            let bytes = micro_gen::load::load_encoded(&protos.source())?;
             std::fs::write(&out, bytes).map_err(|e| miette::miette!("failed to write '{}': {e}", out.display()))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -98,6 +98,12 @@ pub(crate) fn service_accessors(model: &Model) -> HashMap<String, String> {
     out
 }
 
+/// The service README examples show: `store.Store` when it is generated (the core protos), else
+/// the first service by accessor.
+pub(crate) fn example_service(services: &[serde_json::Value]) -> Option<serde_json::Value> {
+    services.iter().find(|s| s["full_name"] == "store.Store").or_else(|| services.first()).cloned()
+}
+
 /// Makes `s` safe inside a `/** ... */` block.
 pub(crate) fn escape_block_comment(s: &str) -> String {
     s.replace("*/", "*\\/")

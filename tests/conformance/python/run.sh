@@ -26,17 +26,18 @@ export MICRO_GEN_BIN
     exit 1
 }
 
-# Tools, pinned so results are reproducible; grpcio/protobuf come from the wheel's own ranges.
+# Tools, pinned so results are reproducible; grpcio/protobuf are the newest the wheel allows.
 TOOLS=(
     "build==1.6.1"
     "hatchling==1.33.0"
     "pytest==9.2.0"
     "mypy==2.4.1"
-    "types-protobuf==6.32.1.20260221"
+    "types-protobuf==7.35.1.20260906"
     "types-grpcio==1.85.0.20261028"
 )
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"   # no grpc-core INFO lines (GOAWAY on server stop)
 if [ ! -x "$VENV/bin/python" ]; then
     echo "== creating $VENV"
     "$PYTHON" -m venv "$VENV"
@@ -61,8 +62,8 @@ shopt -u nullglob
 echo "   ${wheels[0]##*/} ${sdists[0]##*/}"
 
 echo "== installing the wheel"
-"$PY" -m pip install -q "${wheels[0]}"
 "$PY" -m pip install -q --force-reinstall --no-deps "${wheels[0]}"
+"$PY" -m pip install -q --upgrade --upgrade-strategy eager "${wheels[0]}"   # newest allowed grpcio/protobuf
 (cd "$WORK" && "$PY" -c "import micro, google.protobuf, grpc; print('   micro', micro.__version__, '| protobuf', google.protobuf.__version__, '| grpcio', grpc.__version__)")
 
 echo "== mypy --strict (SDK sources, usage example)"

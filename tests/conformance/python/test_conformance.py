@@ -27,12 +27,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import grpc
 import grpc.aio
+import micro
 import pytest
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
-
-import micro
 
 CASES_DIR = Path(os.environ.get("MICRO_CONFORMANCE_CASES") or Path(__file__).resolve().parent.parent)
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
@@ -335,10 +334,7 @@ class Call:
 
     def requests(self) -> List[Message]:
         cls = message_class(self.method.input_type)
-        if "requests" in self.data:
-            items = self.data["requests"]
-        else:
-            items = [self.data.get("request") or {}]
+        items = self.data["requests"] if "requests" in self.data else [self.data.get("request") or {}]
         return [json_format.ParseDict(item, cls()) for item in items]
 
     def kwargs(self) -> Dict[str, Any]:
@@ -377,7 +373,8 @@ def check_result(call: Call, result: Any, error: Optional[micro.MicroError], hea
         unknown = set(want) - _ERROR_KEYS
         assert not unknown, f"{call.label}: unsupported error keys {sorted(unknown)}"
         assert error is not None, f"{call.label}: expected {want['code']}, got a response {result!r}"
-        assert error.code.name == want["code"], f"{call.label}: code {error.code.name}, expected {want['code']} ({error})"
+        code = error.code.name
+        assert code == want["code"], f"{call.label}: code {code}, expected {want['code']} ({error})"
         for key, attribute in (("id", "id"), ("microCode", "micro_code"), ("status", "status"), ("detail", "detail")):
             if key in want:
                 got = getattr(error, attribute)

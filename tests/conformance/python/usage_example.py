@@ -10,7 +10,6 @@ import sys
 from typing import List, Optional
 
 import grpc
-
 from micro import AsyncMicro, Micro, MicroError, RetryPolicy
 from micro.config.config_pb2 import GetRequest, GetResponse, SetRequest, Value
 from micro.store.store_pb2 import ListOptions, ListRequest, ReadRequest, ReadResponse, Record, WriteRequest

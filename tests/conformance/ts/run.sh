@@ -48,7 +48,7 @@ npm run build
 echo "==> tsc --noEmit"
 npx --no-install tsc --noEmit -p .
 echo "==> npm pack"
-TARBALL_NAME="$(npm pack --pack-destination "$WORK" | tail -n 1)"
+TARBALL_NAME="$(npm pack --loglevel=warn --pack-destination "$WORK" | tail -n 1)"
 TARBALL="$WORK/$TARBALL_NAME"
 if [[ ! -f "$TARBALL" ]]; then
   echo "error: npm pack did not produce $TARBALL" >&2

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{generator_name, service_accessors};
+use crate::lang::{example_service, generator_name, service_accessors};
 use crate::model::{Comments, Enum, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -150,7 +150,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "generator": generator_name(),
         "import_name": IMPORT_NAME,
         "services": services,
-        "example_service": services.first().cloned().unwrap_or(Value::Null),
+        "example_service": example_service(&services).unwrap_or(Value::Null),
     });
     Ok(Plan { root, package_dir: IMPORT_NAME.to_owned(), renders })
 }
@@ -210,7 +210,7 @@ fn pb2_view(model: &Model, file: &File, pkg: &[String]) -> Value {
         dep_imports.push(line);
     }
     let messages: Vec<Value> = file.messages.iter().map(|m| message_view(m, &mut types)).collect();
-    let enums: Vec<Value> = file.enums.iter().map(enum_view).collect();
+    let enums: Vec<Value> = file.enums.iter().map(|e| enum_view(e, model)).collect();
     let top_values: Vec<Value> = file
         .enums
         .iter()
@@ -234,9 +234,10 @@ fn pb2_view(model: &Model, file: &File, pkg: &[String]) -> Value {
     })
 }
 
-fn enum_view(e: &Enum) -> Value {
+fn enum_view(e: &Enum, model: &Model) -> Value {
     json!({
         "name": e.name,
+        "qualified": model.type_info(&e.full_name).nesting.join("."),
         "doc": doc(&e.comments, e.deprecated),
         "values": e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(|v| json!({ "name": v.name, "number": v.number })).collect::<Vec<_>>(),
     })
@@ -300,8 +301,11 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
         "slots": m.fields.iter().filter(|f| !KEYWORDS.contains(&f.name.as_str())).map(|f| format!("{:?}", f.name)).collect::<Vec<_>>().join(", "),
         "fields": fields,
         "messages": m.messages.iter().map(|n| message_view(n, types)).collect::<Vec<_>>(),
-        "enums": m.enums.iter().map(enum_view).collect::<Vec<_>>(),
-        "enum_values": m.enums.iter().flat_map(|e| e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(move |v| json!({ "name": v.name, "enum": e.name }))).collect::<Vec<_>>(),
+        "enums": m.enums.iter().map(|e| enum_view(e, types.model)).collect::<Vec<_>>(),
+        "enum_values": m.enums.iter().flat_map(|e| {
+            let qualified = types.model.type_info(&e.full_name).nesting.join(".");
+            e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(move |v| json!({ "name": v.name, "enum": qualified.clone() }))
+        }).collect::<Vec<_>>(),
         "is_empty": m.fields.is_empty() && m.messages.is_empty() && m.enums.is_empty(),
     })
 }
@@ -337,6 +341,9 @@ fn client_view(
                     },
                     "input": types.class(&m.input, false),
                     "output": types.class(&m.output, false),
+                    "input_name": model.type_info(&m.input).nesting.join("."),
+                    "output_name": model.type_info(&m.output).nesting.join("."),
+                    "messages_module": format!("{IMPORT_NAME}.{}", module_segments(&model.type_info(&m.input).file, "_pb2").join(".")),
                     "doc": doc(&m.comments, m.deprecated),
                 })
             })

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{escape_block_comment, generator_name, service_accessors};
+use crate::lang::{escape_block_comment, example_service, generator_name, service_accessors};
 use crate::model::{Comments, Enum, Field, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -84,7 +84,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "user_agent": format!("micro-sdk-ts/{version}"),
         "generator": generator_name(),
         "services": services,
-        "example_service": services.first().cloned().unwrap_or(serde_json::Value::Null),
+        "example_service": example_service(&services).unwrap_or(serde_json::Value::Null),
         "namespaces": namespaces,
     });
     Ok(Plan { root, package_dir: String::new(), renders })

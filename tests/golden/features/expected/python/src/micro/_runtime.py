@@ -442,7 +442,9 @@ def _split_address(address: str, tls: Optional[bool]) -> Tuple[str, bool]:
         return target, tls
     if scheme_tls is not None:
         return target, scheme_tls
-    # grpcio's default port, for a target without one, is 443.
+    if lowered.startswith(("unix:", "unix-abstract:", "vsock:")):
+        return target, False
+    # grpcio's default port, for a host without one, is 443.
     return target, port in (None, 443)
 
 
@@ -527,7 +529,8 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
 
 def _sleep_for(settings: _Settings, retry: int, deadline: Optional[float]) -> Optional[float]:
     """The backoff before ``retry``, or None when sleeping it would reach the deadline."""
-    assert settings.retry is not None
+    if settings.retry is None:
+        return None
     delay = settings.retry.backoff(retry)
     if deadline is not None and time.monotonic() + delay >= deadline:
         return None
@@ -626,6 +629,7 @@ class Channel:
 
         Raises:
             MicroError: When the call fails (after any retries).
+            ValueError: When ``timeout`` is negative.
         """
         call = self._channel.unary_unary(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -669,6 +673,9 @@ class Channel:
         Returns:
             An iterator of the responses. Iterating raises :class:`MicroError` when the call
             fails, also after some responses arrived.
+
+        Raises:
+            ValueError: When ``timeout`` is negative.
         """
         call = self._channel.unary_stream(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -705,6 +712,7 @@ class Channel:
 
         Raises:
             MicroError: When the call fails.
+            ValueError: When ``timeout`` is negative.
         """
         call = self._channel.stream_unary(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -741,6 +749,9 @@ class Channel:
         Returns:
             An iterator of the responses. Iterating raises :class:`MicroError` when the call
             fails. Leaving the iteration early cancels the call.
+
+        Raises:
+            ValueError: When ``timeout`` is negative.
         """
         call = self._channel.stream_stream(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -883,6 +894,7 @@ class AsyncChannel:
 
         Raises:
             MicroError: When the call fails (after any retries).
+            ValueError: When ``timeout`` is negative.
         """
         call = self.grpc_channel.unary_unary(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -924,6 +936,9 @@ class AsyncChannel:
             An async iterator of the responses (use ``async for``). Iterating raises
             :class:`MicroError` when the call fails, also after some responses arrived.
             Leaving the iteration early cancels the call.
+
+        Raises:
+            ValueError: When ``timeout`` is negative.
         """
         settings = self._settings
         deadline = settings.deadline(timeout)
@@ -961,6 +976,7 @@ class AsyncChannel:
 
         Raises:
             MicroError: When the call fails.
+            ValueError: When ``timeout`` is negative.
         """
         call = self.grpc_channel.stream_unary(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
@@ -997,6 +1013,9 @@ class AsyncChannel:
         Returns:
             An async iterator of the responses. Iterating raises :class:`MicroError` when the
             call fails. Leaving the iteration early cancels the call.
+
+        Raises:
+            ValueError: When ``timeout`` is negative.
         """
         settings = self._settings
         deadline = settings.deadline(timeout)

@@ -22,12 +22,12 @@ class Order(_message.Message):
         """
 
         __slots__ = ()
-        KIND_UNSPECIFIED: _ClassVar[Kind]
-        KIND_ONLINE: _ClassVar[Kind]
-        KIND_IN_STORE: _ClassVar[Kind]
-    KIND_UNSPECIFIED: Kind
-    KIND_ONLINE: Kind
-    KIND_IN_STORE: Kind
+        KIND_UNSPECIFIED: _ClassVar[Order.Kind]
+        KIND_ONLINE: _ClassVar[Order.Kind]
+        KIND_IN_STORE: _ClassVar[Order.Kind]
+    KIND_UNSPECIFIED: Order.Kind
+    KIND_ONLINE: Order.Kind
+    KIND_IN_STORE: Order.Kind
     class Line(_message.Message):
         """One line of an order.
         """

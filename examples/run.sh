@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the quickstart examples as a new user would: against `micro-gen serve`, with the SDK
+# packages the conformance scripts just built (the npm tarball, the installed wheel).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+CACHE="$(cd "${MICRO_CACHE:-$REPO/.cache}" && pwd)"
+: "${MICRO_GEN_BIN:?set MICRO_GEN_BIN to the built micro-gen binary}"
+TARBALL="$(ls "$CACHE"/ts-sdk/*.tgz | head -n 1)"
+PY="$CACHE/py-venv/bin/python"
+
+log="$(mktemp)"
+"$MICRO_GEN_BIN" serve --address 127.0.0.1:0 >"$log" &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
+address="$(sed -n 's/.*listening on //p' "$log")"
+[[ -n "$address" ]] || { echo "error: server did not start" >&2; exit 1; }
+export MICRO_ADDRESS="$address"
+
+echo "==> TypeScript quickstart (npm install of the packed SDK)"
+app="$CACHE/example-ts"
+rm -rf "$app" && mkdir -p "$app"
+cp "$HERE/ts/quickstart.mjs" "$app/"
+(cd "$app" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$TARBALL" "@connectrpc/connect@~2.0.4" >/dev/null && node quickstart.mjs)
+
+echo "==> Python quickstart (the installed wheel)"
+"$PY" "$HERE/python/quickstart.py"
+echo "examples: 2 passed, 0 failed"
