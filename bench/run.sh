@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${MICRO_CACHE:-$PWD/.cache}"
-cargo build --release --locked -p micro-gen
+cargo build --release --locked -p micro-gen -p micro-gen-bench
 python3 -m venv "$cache/bench-venv"
 "$cache/bench-venv/bin/pip" install --quiet --disable-pip-version-check 'grpcio-tools>=1.62'
-exec "$cache/bench-venv/bin/python" bench/bench.py --micro-gen target/release/micro-gen "$@"
+exec "$cache/bench-venv/bin/python" bench/bench.py --micro-gen target/release/micro-gen --bench-bin target/release/micro-gen-bench "$@"

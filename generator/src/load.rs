@@ -60,16 +60,40 @@ pub fn bundled_source(name: &str) -> Option<String> {
     CoreProtos::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())
 }
 
-/// Resolves the bundled core protos, then Google's well-known types. The well-known types'
+/// Resolves the bundled core protos, then Google's well-known types.
+///
+/// The bundled files are parsed up front on two threads (parsing is a third of the cost of
+/// compiling them, and each is parsed exactly once either way). The well-known types'
 /// descriptor pool is only built when a `google/protobuf/` file is imported: the core protos
-/// import none, and building it is a tenth of the cost of compiling them.
-#[derive(Default)]
+/// import none.
 struct BundledResolver {
+    parsed: std::sync::Mutex<std::collections::HashMap<String, Result<File, protox::Error>>>,
     google: std::sync::OnceLock<GoogleFileResolver>,
+}
+
+impl BundledResolver {
+    fn new() -> Self {
+        let names = bundled_files();
+        let parse = |names: &[String]| -> Vec<(String, Result<File, protox::Error>)> {
+            names.iter().map(|n| (n.clone(), File::from_source(n, &bundled_source(n).unwrap_or_default()))).collect()
+        };
+        let (first, second) = names.split_at(names.len() / 2);
+        let parsed = std::thread::scope(|scope| {
+            let other = scope.spawn(|| parse(second));
+            let mut all = parse(first);
+            all.extend(other.join().unwrap_or_default());
+            all
+        });
+        BundledResolver { parsed: std::sync::Mutex::new(parsed.into_iter().collect()), google: Default::default() }
+    }
 }
 
 impl FileResolver for BundledResolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        let cached = self.parsed.lock().map(|mut p| p.remove(name)).unwrap_or(None);
+        if let Some(file) = cached {
+            return file;
+        }
         if let Some(source) = bundled_source(name) {
             return File::from_source(name, &source);
         }
@@ -107,7 +131,7 @@ pub fn load_encoded(source: &ProtoSource) -> Result<Vec<u8>> {
 fn compile(source: &ProtoSource) -> Result<protox::Compiler> {
     let (mut compiler, inputs) = match source {
         ProtoSource::Bundled => (
-            protox::Compiler::with_file_resolver(BundledResolver::default()),
+            protox::Compiler::with_file_resolver(BundledResolver::new()),
             bundled_files().into_iter().map(PathBuf::from).collect(),
         ),
         ProtoSource::Files { files, includes } => {
