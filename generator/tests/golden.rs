@@ -19,15 +19,17 @@ fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
 }
 
-fn protos_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file below `dir`, as paths relative to it, sorted.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "proto") {
+            } else {
                 out.push(path.strip_prefix(dir).unwrap().to_owned());
             }
         }
@@ -36,24 +38,18 @@ fn protos_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+fn protos_under(dir: &Path) -> Vec<PathBuf> {
+    files_below(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "proto")).collect()
+}
+
 fn files_on_disk(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if !dir.exists() {
-        return out;
-    }
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    out
+    files_below(dir)
+        .into_iter()
+        .map(|rel| {
+            let text = std::fs::read_to_string(dir.join(&rel)).unwrap();
+            (rel.to_string_lossy().replace('\\', "/"), text)
+        })
+        .collect()
 }
 
 fn case_model(case: &str) -> Model {
