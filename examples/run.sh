@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the quickstart examples as a new user would: against `micro-gen serve`, with the SDK
-# packages the conformance scripts just built (the npm tarball, the installed wheel).
+# packages the conformance scripts just built (the npm tarball, the installed wheel, the scratch
+# copy of the Rust crate).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -26,4 +27,7 @@ cp "$HERE/ts/quickstart.mjs" "$app/"
 
 echo "==> Python quickstart (the installed wheel)"
 "$PY" "$HERE/python/quickstart.py"
-echo "examples: 2 passed, 0 failed"
+
+echo "==> Rust quickstart (the crate's examples/quickstart.rs, which its README shows)"
+(cd "$CACHE/rust-sdk" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" cargo run --quiet --example quickstart)
+echo "examples: 3 passed, 0 failed"

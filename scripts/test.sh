@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of micro-gen on a fresh machine: the Rust workspace (unit, golden, CLI and
 # server tests, clippy), the drift check of sdks/, and for each generated SDK its build, package,
-# strict type check and conformance run against the reference server. Installs what it needs:
-# npm packages (into scratch copies) and a Python virtualenv, under $MICRO_CACHE (default .cache/).
+# strict type check (Rust: clippy and rustdoc) and conformance run against the reference server.
+# Installs what it needs: npm packages (into scratch copies), a Python virtualenv and crates
+# (cargo), under $MICRO_CACHE (default .cache/) and target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MICRO_CACHE="${MICRO_CACHE:-$PWD/.cache}"
@@ -34,6 +35,9 @@ bash tests/conformance/ts/run.sh
 
 step "Python SDK: venv, python -m build, mypy --strict, conformance"
 bash tests/conformance/python/run.sh
+
+step "Rust SDK: clippy, doc, publish dry run, conformance"
+bash tests/conformance/rust/run.sh
 
 step "Golden cases: tsc, mypy --strict and a round trip of every generated SDK"
 bash tests/golden/check.sh

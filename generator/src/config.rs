@@ -11,6 +11,9 @@
 //!
 //! [python]
 //! package-name = "acme-micro" # the distribution name; the import name stays `micro`
+//!
+//! [rust]
+//! package-name = "acme-micro" # the crate name; the library is `acme_micro`
 //! ```
 
 use std::path::Path;
@@ -34,13 +37,16 @@ pub struct ConfigFile {
     /// Python options.
     #[serde(default)]
     pub python: LanguageConfig,
+    /// Rust options.
+    #[serde(default)]
+    pub rust: LanguageConfig,
 }
 
 /// Per-language options in `micro-gen.toml`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LanguageConfig {
-    /// The package name on the language's registry (npm, PyPI).
+    /// The package name on the language's registry (npm, PyPI, crates.io).
     pub package_name: Option<String>,
     /// A version for this language only, overriding the top-level one.
     pub version: Option<String>,
@@ -69,7 +75,7 @@ pub const DEFAULT_VERSION: &str = "0.1.0";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdkOptions {
     /// The package name on the registry; `None` uses the language's default
-    /// (`@micro/sdk` on npm, `micro-sdk` on PyPI).
+    /// (`@micro/sdk` on npm, `micro-sdk` on PyPI, `micro-client` on crates.io).
     pub package_name: Option<String>,
     /// The SDK version, `X.Y.Z` with an optional pre-release (`1.0.0-rc.1`).
     pub version: String,
@@ -118,9 +124,13 @@ mod tests {
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
-        let c: ConfigFile = toml::from_str("version = \"1.2.3\"\n[ts]\npackage-name = \"@a/b\"\n").unwrap();
+        let c: ConfigFile = toml::from_str(
+            "version = \"1.2.3\"\n[ts]\npackage-name = \"@a/b\"\n[rust]\npackage-name = \"acme-micro\"\n",
+        )
+        .unwrap();
         assert_eq!(c.version.as_deref(), Some("1.2.3"));
         assert_eq!(c.ts.package_name.as_deref(), Some("@a/b"));
+        assert_eq!(c.rust.package_name.as_deref(), Some("acme-micro"));
         assert!(toml::from_str::<ConfigFile>("verison = \"1\"").is_err());
     }
 

@@ -25,6 +25,8 @@ enum LangArg {
     Ts,
     /// Python (PyPI package)
     Python,
+    /// Rust (crates.io crate)
+    Rust,
     /// Every language
     All,
 }
@@ -56,6 +58,7 @@ enum Command {
   micro-gen sdk --lang ts                      # sdks/ts from the bundled core protos
   micro-gen sdk --lang all --check             # fail if sdks/ differs from what would be generated
   micro-gen sdk --lang python --out out/py --package-name acme-micro --version 1.2.0
+  micro-gen sdk --lang rust --package-name acme-micro       # sdks/rust, crate acme-micro
   micro-gen sdk --lang ts --proto api/v1/greeter.proto -I protos
 
 Package name and version may also come from micro-gen.toml in the working directory.")]
@@ -68,7 +71,7 @@ Package name and version may also come from micro-gen.toml in the working direct
         out: Option<PathBuf>,
         #[command(flatten)]
         protos: ProtoArgs,
-        /// Package name on the registry (npm, PyPI)
+        /// Package name on the registry (npm, PyPI, crates.io)
         #[arg(long, value_name = "NAME")]
         package_name: Option<String>,
         /// SDK version, X.Y.Z
@@ -93,6 +96,7 @@ Package name and version may also come from micro-gen.toml in the working direct
         protos: ProtoArgs,
     },
     /// Run the reference server (in memory) that implements Micro's core services
+    #[cfg(feature = "serve")]
     #[command(after_help = "Examples:
   micro-gen serve                              # 127.0.0.1:8081, Micro's proxy port
   micro-gen serve --address 127.0.0.1:0        # a free port; the bound address is printed")]
@@ -129,6 +133,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             let languages: Vec<Language> = match lang {
                 LangArg::Ts => vec![Language::Ts],
                 LangArg::Python => vec![Language::Python],
+                LangArg::Rust => vec![Language::Rust],
                 LangArg::All => Language::ALL.to_vec(),
             };
             let model = Model::build(&load(&protos.source())?)?;
@@ -138,6 +143,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 let lang_config = match language {
                     Language::Ts => &config.ts,
                     Language::Python => &config.python,
+                    Language::Rust => &config.rust,
                 };
                 let options = SdkOptions {
                     package_name: package_name.clone().or_else(|| lang_config.package_name.clone()),
@@ -194,6 +200,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             std::fs::write(&out, bytes).map_err(|e| miette::miette!("failed to write '{}': {e}", out.display()))?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "serve")]
         Command::Serve { address, test_hooks } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| miette::miette!("failed to start tokio: {e}"))?;
             runtime.block_on(async move {
@@ -210,6 +217,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
     }
 }
 
+#[cfg(feature = "serve")]
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]

@@ -28,6 +28,11 @@ pub struct Model {
     /// Every message and enum by fully-qualified name (no leading dot), with the file that holds it.
     #[serde(skip)]
     pub types: BTreeMap<String, TypeInfo>,
+    /// The descriptor set the model was built from, as loaded (imports before importers, source
+    /// info included), for the generators that work on descriptors themselves (Rust: prost-build
+    /// and tonic-prost-build).
+    #[serde(skip)]
+    pub descriptor_set: prost_types::FileDescriptorSet,
 }
 
 /// What a fully-qualified type name refers to.
@@ -364,7 +369,7 @@ impl Model {
             .map(|f| build_file(f, loaded.targets.iter().any(|t| t == f.name()), &types))
             .collect::<Result<_>>()?;
         files.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Model { files, types })
+        Ok(Model { files, types, descriptor_set: loaded.set.clone() })
     }
 
     /// The files code is generated for, sorted by name.

@@ -86,7 +86,7 @@ impl fmt::Display for Drift {
     }
 }
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteReport {
     /// Files written because they were new or changed.

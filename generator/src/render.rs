@@ -9,6 +9,9 @@
 //!   [`Plan`] says, with that file's view model.
 //! - `partials/*.hbs` are partials, named by their file stem.
 //!
+//! A plan may also carry files made without templates ([`Plan::files`]), returned as they are,
+//! and a check every rendered file goes through ([`Plan::formatter`]).
+//!
 //! The registry is strict (a missing value is an error, not an empty string) and does no HTML
 //! escaping. An override directory (`--templates DIR`) laid out like `templates/` replaces any
 //! embedded template by name, or adds new `files/` templates.
@@ -35,7 +38,7 @@ pub struct TemplateSet {
 }
 
 impl TemplateSet {
-    /// The templates embedded for `lang` (`ts`, `python`).
+    /// The templates embedded for `lang` (`ts`, `python`, `rust`).
     pub fn embedded(lang: &str) -> TemplateSet {
         let prefix = format!("{lang}/");
         let mut sources = BTreeMap::new();
@@ -93,6 +96,12 @@ pub struct Plan {
     pub package_dir: String,
     /// Renders of `proto/` templates: (template name, output path, context).
     pub renders: Vec<(String, String, Value)>,
+    /// Files the language produced without templates (Rust: the prost-build and tonic-prost-build
+    /// output), added to the result as they are.
+    pub files: Vec<GeneratedFile>,
+    /// Applied to every rendered file (not to [`Plan::files`]) after the whitespace clean-up, with
+    /// the file's path: a language's check of what its templates produced (Rust: the syntax).
+    pub formatter: Option<fn(&str, String) -> Result<String>>,
 }
 
 /// Renders a plan with a template set into generated files, sorted by path.
@@ -127,20 +136,30 @@ pub fn render(templates: &TemplateSet, plan: &Plan) -> Result<Vec<GeneratedFile>
                 .map(|s| if s == "__pkg__" { plan.package_dir.as_str() } else { s })
                 .collect::<Vec<_>>()
                 .join("/");
-            files.push(GeneratedFile::new(path, finish(render_one(name, &plan.root)?))?);
+            let text = format(plan, &path, finish(render_one(name, &plan.root)?))?;
+            files.push(GeneratedFile::new(path, text)?);
         }
     }
     for (name, path, ctx) in &plan.renders {
         if !templates.sources.contains_key(name) {
             return Err(Error::new(ErrorKind::Render { name: name.clone(), message: "no such template".into() }));
         }
-        files.push(GeneratedFile::new(path.clone(), finish(render_one(name, ctx)?))?);
+        let text = format(plan, path, finish(render_one(name, ctx)?))?;
+        files.push(GeneratedFile::new(path.clone(), text)?);
     }
+    files.extend(plan.files.iter().cloned());
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(w) = files.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(Error::invalid(format!("two templates generate '{}'", w[0].path)));
     }
     Ok(files)
+}
+
+fn format(plan: &Plan, path: &str, text: String) -> Result<String> {
+    match plan.formatter {
+        Some(formatter) => formatter(path, text),
+        None => Ok(text),
+    }
 }
 
 /// Normalises a rendered file: no trailing spaces, no runs of more than two blank lines (PEP 8 separates top-level definitions with two), exactly
@@ -215,7 +234,13 @@ mod tests {
     fn strict_mode_rejects_missing_values() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/a.txt.hbs".into(), "{{nope}}".into());
-        let plan = Plan { root: serde_json::json!({}), package_dir: "p".into(), renders: vec![] };
+        let plan = Plan {
+            root: serde_json::json!({}),
+            package_dir: "p".into(),
+            renders: vec![],
+            files: vec![],
+            formatter: None,
+        };
         assert!(render(&set, &plan).unwrap_err().is_template());
     }
 
@@ -223,7 +248,13 @@ mod tests {
     fn no_html_escaping_and_pkg_placeholder() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/src/__pkg__/a.py.hbs".into(), "x = {{v}}  \n\n\n\n\ny\n\n".into());
-        let plan = Plan { root: serde_json::json!({"v": "<a & 'b'>"}), package_dir: "micro".into(), renders: vec![] };
+        let plan = Plan {
+            root: serde_json::json!({"v": "<a & 'b'>"}),
+            package_dir: "micro".into(),
+            renders: vec![],
+            files: vec![],
+            formatter: None,
+        };
         let files = render(&set, &plan).unwrap();
         assert_eq!(files[0].path, "src/micro/a.py");
         assert_eq!(files[0].contents, "x = <a & 'b'>\n\n\ny\n");
@@ -233,7 +264,13 @@ mod tests {
     fn lines_helper_prefixes_and_trims() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/a.hbs".into(), "{{lines doc prefix=\" * \" indent=\"  \"}}".into());
-        let plan = Plan { root: serde_json::json!({"doc": ["a", "", "b"]}), package_dir: "p".into(), renders: vec![] };
+        let plan = Plan {
+            root: serde_json::json!({"doc": ["a", "", "b"]}),
+            package_dir: "p".into(),
+            renders: vec![],
+            files: vec![],
+            formatter: None,
+        };
         assert_eq!(render(&set, &plan).unwrap()[0].contents, "   * a\n   *\n   * b\n");
     }
 }

@@ -129,3 +129,34 @@ fn descriptor_writes_a_file_descriptor_set() {
     assert!(names.contains(&"store/store.proto"));
     assert!(set.file.iter().all(|f| f.source_code_info.is_some()), "source info is kept");
 }
+
+#[test]
+fn rust_crate_name_comes_from_flags_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("micro-gen.toml"), "version = \"1.2.3\"\n[rust]\npackage-name = \"acme-micro\"\n")
+        .unwrap();
+    let out = micro_gen(dir.path(), &["sdk", "--lang", "rust", "--out", "rs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = std::fs::read_to_string(dir.path().join("rs/Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"acme-micro\"") && manifest.contains("version = \"1.2.3\""), "{manifest}");
+    let readme = std::fs::read_to_string(dir.path().join("rs/README.md")).unwrap();
+    assert!(readme.contains("use acme_micro::"), "the library name follows the crate name");
+    assert!(dir.path().join("rs/src/gen/store.rs").exists());
+
+    let out = micro_gen(dir.path(), &["sdk", "--lang", "rust", "--out", "rs2", "--package-name", "@acme/micro"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid on crates.io"), "{}", stderr(&out));
+    assert!(!dir.path().join("rs2").exists());
+}
+
+#[test]
+fn rust_templates_must_render_valid_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tpl/rust/files/src")).unwrap();
+    std::fs::write(dir.path().join("tpl/rust/files/src/extra.rs.hbs"), "pub fn {{lib_name}}( {\n").unwrap();
+    let out = micro_gen(dir.path(), &["sdk", "--lang", "rust", "--out", "rs", "--templates", "tpl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("src/extra.rs") && err.contains("line"), "{err}");
+    assert!(!dir.path().join("rs").exists());
+}

@@ -101,54 +101,11 @@ mod store;
 pub use error::MicroError;
 
 /// Generated prost messages and tonic clients/servers for the 13 Micro core protos, one
-/// module per proto package (`pb::store`, `pb::config`, …).
-#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, rustdoc::all, rust_2018_idioms)]
-pub mod pb {
-    /// The encoded `google.protobuf.FileDescriptorSet` of the 13 core protos (with source
-    /// info), as compiled by protox; file names are relative to `proto/`, e.g.
-    /// `store/store.proto`.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/micro_descriptor_set.bin"));
-
-    pub mod api {
-        include!(concat!(env!("OUT_DIR"), "/api.rs"));
-    }
-    pub mod auth {
-        include!(concat!(env!("OUT_DIR"), "/auth.rs"));
-    }
-    pub mod broker {
-        include!(concat!(env!("OUT_DIR"), "/broker.rs"));
-    }
-    pub mod client {
-        include!(concat!(env!("OUT_DIR"), "/client.rs"));
-    }
-    pub mod config {
-        include!(concat!(env!("OUT_DIR"), "/config.rs"));
-    }
-    pub mod debug {
-        include!(concat!(env!("OUT_DIR"), "/debug.rs"));
-    }
-    pub mod errors {
-        include!(concat!(env!("OUT_DIR"), "/errors.rs"));
-    }
-    pub mod events {
-        include!(concat!(env!("OUT_DIR"), "/events.rs"));
-    }
-    pub mod network {
-        include!(concat!(env!("OUT_DIR"), "/network.rs"));
-    }
-    pub mod registry {
-        include!(concat!(env!("OUT_DIR"), "/registry.rs"));
-    }
-    pub mod router {
-        include!(concat!(env!("OUT_DIR"), "/router.rs"));
-    }
-    pub mod runtime {
-        include!(concat!(env!("OUT_DIR"), "/runtime.rs"));
-    }
-    pub mod store {
-        include!(concat!(env!("OUT_DIR"), "/store.rs"));
-    }
-}
+/// module per proto package (`pb::store`, `pb::config`, …), and their encoded descriptor set
+/// (`pb::FILE_DESCRIPTOR_SET`, without source info): the `pb` module of the Rust SDK
+/// (`sdks/rust`, crate `micro-client`, with its `server` feature), so server and SDKs come from
+/// one descriptor set.
+pub use micro_client::pb;
 
 /// How to run the server.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,10 @@
 # proto3 optional, imports across packages, well-known types, escaped names, every streaming kind.
 #   TypeScript: tsc --noEmit (strict, from the case's tsconfig) and a round trip through binary and JSON.
 #   Python: import, mypy --strict over the package, and the same round trip.
-# Reuses the toolchains tests/conformance/{ts,python}/run.sh installed under $MICRO_CACHE.
+#   Rust: cargo check of the crate (every target; all features, and the server alone), and the
+#   round trip as an example of the crate (roundtrip.rs).
+# Reuses the toolchains tests/conformance/{ts,python}/run.sh installed under $MICRO_CACHE, and the
+# workspace's target directory and Cargo.lock for the Rust crates.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -35,6 +38,22 @@ for case_dir in "$HERE"/*/; do
   if [[ -f "$case_dir/roundtrip.py" ]]; then
     PYTHONPATH="$work/python/src" "$PY" "$case_dir/roundtrip.py"
   fi
+
+  echo "==> $name: Rust"
+  cp -R "$case_dir/expected/rust" "$work/rust"
+  cp "$REPO/Cargo.lock" "$work/rust/Cargo.lock"
+  printf '\n[workspace]\n' >>"$work/rust/Cargo.toml"   # its own workspace, wherever the cache is
+  if [[ -f "$case_dir/roundtrip.rs" ]]; then
+    mkdir -p "$work/rust/examples"
+    cp "$case_dir/roundtrip.rs" "$work/rust/examples/roundtrip.rs"
+  fi
+  (
+    cd "$work/rust"
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+    cargo check --quiet --all-targets --all-features
+    cargo check --quiet --lib --no-default-features --features server
+    if [[ -f examples/roundtrip.rs ]]; then cargo run --quiet --example roundtrip; fi
+  )
   passed=$((passed + 1))
 done
 echo "golden: $passed passed, 0 failed"

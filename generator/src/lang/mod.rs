@@ -2,7 +2,8 @@
 //!
 //! Each language module turns the [`Model`] into a [`Plan`]: JSON view models with every name
 //! precomputed, escaped and idiomatic, plus the per-file renders to perform. Templates only
-//! format what the plan gives them.
+//! format what the plan gives them. Rust's plan also carries files made without templates (the
+//! prost-build and tonic-prost-build output, see [`rust`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,26 +15,32 @@ use crate::model::{Model, Service};
 use crate::render::Plan;
 
 pub mod python;
+pub mod rust;
 pub mod ts;
 
-/// A target language of the template-based generators.
+/// A target language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
     /// TypeScript (npm package, ESM, @bufbuild/protobuf v2 + @connectrpc/connect v2).
     Ts,
     /// Python (PyPI package, protobuf + grpcio).
     Python,
+    /// Rust (crates.io crate; prost messages and tonic clients from prost-build and
+    /// tonic-prost-build, with a hand-written `Micro` wrapper rendered from templates).
+    Rust,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: [Language; 2] = [Language::Ts, Language::Python];
+    pub const ALL: [Language; 3] = [Language::Ts, Language::Python, Language::Rust];
 
-    /// The short name used on the command line and as the templates directory (`ts`, `python`).
+    /// The short name used on the command line and as the templates directory (`ts`, `python`,
+    /// `rust`).
     pub fn name(self) -> &'static str {
         match self {
             Language::Ts => "ts",
             Language::Python => "python",
+            Language::Rust => "rust",
         }
     }
 
@@ -47,6 +54,7 @@ impl Language {
         match self {
             Language::Ts => ts::plan(model, options),
             Language::Python => python::plan(model, options),
+            Language::Rust => rust::plan(model, options),
         }
     }
 }
@@ -64,7 +72,8 @@ impl FromStr for Language {
         match s {
             "ts" | "typescript" => Ok(Language::Ts),
             "python" | "py" => Ok(Language::Python),
-            other => Err(Error::invalid(format!("unknown language '{other}' (expected ts or python)"))),
+            "rust" | "rs" => Ok(Language::Rust),
+            other => Err(Error::invalid(format!("unknown language '{other}' (expected ts, python or rust)"))),
         }
     }
 }

@@ -152,7 +152,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "services": services,
         "example_service": example_service(&services).unwrap_or(Value::Null),
     });
-    Ok(Plan { root, package_dir: IMPORT_NAME.to_owned(), renders })
+    Ok(Plan { root, package_dir: IMPORT_NAME.to_owned(), renders, files: Vec::new(), formatter: None })
 }
 
 /// Resolves type names as seen from one generated module, recording the imports they need.

@@ -87,7 +87,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "example_service": example_service(&services).unwrap_or(serde_json::Value::Null),
         "namespaces": namespaces,
     });
-    Ok(Plan { root, package_dir: String::new(), renders })
+    Ok(Plan { root, package_dir: String::new(), renders, files: Vec::new(), formatter: None })
 }
 
 /// `store/store.proto` → `gen/store/store_pb`.
