@@ -30,4 +30,18 @@ echo "==> Python quickstart (the installed wheel)"
 
 echo "==> Rust quickstart (the crate's examples/quickstart.rs, which its README shows)"
 (cd "$CACHE/rust-sdk" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" cargo run --quiet --example quickstart)
-echo "examples: 3 passed, 0 failed"
+
+echo "==> Ruby quickstart (the gem tests/conformance/ruby/run.sh installed into its scratch GEM_HOME)"
+(cd "$CACHE" && GEM_HOME="$CACHE/rb-gems" ruby -w "$HERE/ruby/quickstart.rb")
+
+echo "==> Java quickstart (the jar and classpath tests/conformance/java/run.sh built, as a source-file program)"
+java -cp "$(ls "$CACHE"/java-work/sdk/target/*.jar | head -n 1):$(cat "$CACHE/java-work/classpath.txt")" "$HERE/java/Quickstart.java"
+
+echo "==> Go quickstart (a module that replaces the SDK with the copy tests/conformance/go/run.sh checked)"
+app="$CACHE/example-go"
+rm -rf "$app" && mkdir -p "$app"
+cp "$HERE/go/main.go" "$app/"
+cp "$CACHE/go-sdk/sdk/go.sum" "$app/go.sum"
+printf 'module example.com/quickstart\n\ngo 1.26.0\n\nrequire github.com/micro/micro-sdk-go v0.0.0\n\nreplace github.com/micro/micro-sdk-go => %s\n' "$CACHE/go-sdk/sdk" >"$app/go.mod"
+(cd "$app" && export GOFLAGS=-mod=mod GOTOOLCHAIN=local && go mod tidy && go run .)
+echo "examples: 6 passed, 0 failed"

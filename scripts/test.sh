@@ -39,6 +39,15 @@ bash tests/conformance/python/run.sh
 step "Rust SDK: clippy, doc, publish dry run, conformance"
 bash tests/conformance/rust/run.sh
 
+step "Ruby SDK: apt ruby/protobuf/grpc/yard, ruby -wc, yard, gem build + install --local, keyword fixture, conformance"
+bash tests/conformance/ruby/run.sh
+
+step "Java SDK: one mvn verify (javac -Xlint, warnings as errors, jar, JUnit 5 conformance + runtime tests), javadoc doclint, keyword fixture"
+bash tests/conformance/java/run.sh
+
+step "Go SDK: go mod tidy no-op, gofmt -l, go vet, gen/ equals protoc-gen-go + protoc-gen-go-grpc output, go test conformance"
+bash tests/conformance/go/run.sh
+
 step "Golden cases: tsc, mypy --strict and a round trip of every generated SDK"
 bash tests/golden/check.sh
 

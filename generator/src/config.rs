@@ -40,6 +40,15 @@ pub struct ConfigFile {
     /// Rust options.
     #[serde(default)]
     pub rust: LanguageConfig,
+    /// Go options (`package-name` is the module path).
+    #[serde(default)]
+    pub go: LanguageConfig,
+    /// Java options (`package-name` is `groupId:artifactId`).
+    #[serde(default)]
+    pub java: LanguageConfig,
+    /// Ruby options (`package-name` is the gem name).
+    #[serde(default)]
+    pub ruby: LanguageConfig,
 }
 
 /// Per-language options in `micro-gen.toml`.
@@ -109,7 +118,7 @@ impl SdkOptions {
         }
         if let Some(name) = &self.package_name {
             let ok = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '/'));
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '/' | ':'));
             if !ok {
                 return Err(Error::invalid(format!("package name '{name}' has characters a registry rejects")));
             }

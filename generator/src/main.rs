@@ -27,6 +27,12 @@ enum LangArg {
     Python,
     /// Rust (crates.io crate)
     Rust,
+    /// Go (Go module)
+    Go,
+    /// Java (Maven project)
+    Java,
+    /// Ruby (gem)
+    Ruby,
     /// Every language
     All,
 }
@@ -134,6 +140,9 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 LangArg::Ts => vec![Language::Ts],
                 LangArg::Python => vec![Language::Python],
                 LangArg::Rust => vec![Language::Rust],
+                LangArg::Go => vec![Language::Go],
+                LangArg::Java => vec![Language::Java],
+                LangArg::Ruby => vec![Language::Ruby],
                 LangArg::All => Language::ALL.to_vec(),
             };
             let model = Model::build(&load(&protos.source())?)?;
@@ -144,6 +153,9 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     Language::Ts => &config.ts,
                     Language::Python => &config.python,
                     Language::Rust => &config.rust,
+                    Language::Go => &config.go,
+                    Language::Java => &config.java,
+                    Language::Ruby => &config.ruby,
                 };
                 let options = SdkOptions {
                     package_name: package_name.clone().or_else(|| lang_config.package_name.clone()),

@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 use crate::model::{Model, Service};
 use crate::render::Plan;
 
+pub mod go;
+pub mod java;
 pub mod python;
+pub mod ruby;
 pub mod rust;
 pub mod ts;
 
@@ -28,11 +31,18 @@ pub enum Language {
     /// Rust (crates.io crate; prost messages and tonic clients from prost-build and
     /// tonic-prost-build, with a hand-written `Micro` wrapper rendered from templates).
     Rust,
+    /// Go (a Go module; protoc-gen-go style messages on google.golang.org/protobuf, grpc-go clients).
+    Go,
+    /// Java (a Maven project; protobuf-java messages, grpc-java clients).
+    Java,
+    /// Ruby (a gem; google-protobuf messages from the serialized descriptor, grpc gem stubs).
+    Ruby,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: [Language; 3] = [Language::Ts, Language::Python, Language::Rust];
+    pub const ALL: [Language; 6] =
+        [Language::Ts, Language::Python, Language::Rust, Language::Ruby, Language::Java, Language::Go];
 
     /// The short name used on the command line and as the templates directory (`ts`, `python`,
     /// `rust`).
@@ -41,6 +51,9 @@ impl Language {
             Language::Ts => "ts",
             Language::Python => "python",
             Language::Rust => "rust",
+            Language::Go => "go",
+            Language::Java => "java",
+            Language::Ruby => "ruby",
         }
     }
 
@@ -55,6 +68,9 @@ impl Language {
             Language::Ts => ts::plan(model, options),
             Language::Python => python::plan(model, options),
             Language::Rust => rust::plan(model, options),
+            Language::Go => go::plan(model, options),
+            Language::Java => java::plan(model, options),
+            Language::Ruby => ruby::plan(model, options),
         }
     }
 }
@@ -73,7 +89,12 @@ impl FromStr for Language {
             "ts" | "typescript" => Ok(Language::Ts),
             "python" | "py" => Ok(Language::Python),
             "rust" | "rs" => Ok(Language::Rust),
-            other => Err(Error::invalid(format!("unknown language '{other}' (expected ts, python or rust)"))),
+            "go" | "golang" => Ok(Language::Go),
+            "java" => Ok(Language::Java),
+            "ruby" | "rb" => Ok(Language::Ruby),
+            other => {
+                Err(Error::invalid(format!("unknown language '{other}' (expected ts, python, rust, go, java or ruby)")))
+            }
         }
     }
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds, packages and conformance-tests the generated Java SDK (sdks/java).
+#
+#   MICRO_GEN_BIN=target/debug/micro-gen bash tests/conformance/java/run.sh
+#
+# Needs a JDK >= 17 and Maven (apt: openjdk-17-jdk-headless maven) and Maven Central for the first
+# run; later runs only use ~/.m2. Scratch work lives under ${MICRO_CACHE:-<repo>/.cache}/java-work:
+# a copy of the SDK and of this runner, built as one Maven reactor with a single
+# `mvn verify` (compile the SDK with -Xlint, package its jar, compile the runner with -Werror,
+# run the JUnit 5 conformance cases through the generated `Micro` client, blocking and async,
+# and RuntimeTest against an in-process server: retries, deadlines, cancellation, every stream kind;
+# compiler warnings fail the build), then javadoc with doclint over the SDK, then the keyword
+# fixture (keywords.proto) generated, compiled with javac -Werror and round-tripped.
+# The runtime classpath the SDK needs is left in java-work/classpath.txt for tests/golden/check.sh.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+CACHE="${MICRO_CACHE:-$REPO/.cache}"
+WORK="$CACHE/java-work"
+
+: "${MICRO_GEN_BIN:?set MICRO_GEN_BIN to the micro-gen binary (cargo build -p micro-gen)}"
+MICRO_GEN_BIN="$(cd "$(dirname "$MICRO_GEN_BIN")" && pwd)/$(basename "$MICRO_GEN_BIN")"
+export MICRO_GEN_BIN
+[ -x "$MICRO_GEN_BIN" ] || { echo "run.sh: MICRO_GEN_BIN=$MICRO_GEN_BIN is not executable" >&2; exit 1; }
+[ -f "$REPO/sdks/java/pom.xml" ] || {
+    echo "run.sh: sdks/java/pom.xml is missing; run: micro-gen sdk --lang java" >&2
+    exit 1
+}
+command -v mvn >/dev/null && command -v javac >/dev/null || {
+    echo "run.sh: needs a JDK >= 17 and Maven (apt-get install openjdk-17-jdk-headless maven)" >&2
+    exit 1
+}
+
+# The SDK's coordinates, read from its pom (the first groupId/artifactId/version are the project's).
+coordinate() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$REPO/sdks/java/pom.xml" | head -n 1; }
+SDK_GROUP="$(coordinate groupId)"
+SDK_ARTIFACT="$(coordinate artifactId)"
+SDK_VERSION="$(coordinate version)"
+
+echo "== preparing $WORK ($SDK_GROUP:$SDK_ARTIFACT:$SDK_VERSION)"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cp -R "$REPO/sdks/java" "$WORK/sdk"
+mkdir -p "$WORK/conformance"
+cp -R "$REPO/tests/conformance/java/pom.xml" "$REPO/tests/conformance/java/src" "$WORK/conformance/"
+cat >"$WORK/pom.xml" <<POM
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.micro.build</groupId>
+  <artifactId>java-conformance-reactor</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <modules>
+    <module>sdk</module>
+    <module>conformance</module>
+  </modules>
+</project>
+POM
+
+echo "== mvn verify (SDK: compile + jar; runner: JUnit 5 conformance and runtime tests)"
+(
+    cd "$WORK"
+    mvn -q -B -T1 -Dstyle.color=never verify \
+        -Dsdk.groupId="$SDK_GROUP" -Dsdk.artifactId="$SDK_ARTIFACT" -Dsdk.version="$SDK_VERSION" \
+        -Dmicro.cases="$REPO/tests/conformance" \
+        -Dmicro.classpath.file="$WORK/classpath.txt" \
+        -Dmaven.compiler.failOnWarning=true \
+        -Dsurefire.reportFormat=plain -DtrimStackTrace=true 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d'
+)   # (Maven 3.8 prints colour resets even in batch mode; pipefail keeps its exit status)
+
+echo "== javadoc (doclint, every generated doc comment)"
+find "$WORK/sdk/src/main/java" -name '*.java' >"$WORK/sources.txt"
+javadoc -quiet -Xdoclint:all,-missing -d "$WORK/javadoc" -cp "$(cat "$WORK/classpath.txt")" @"$WORK/sources.txt" \
+    2>&1 | grep -v '^Loading\|^Constructing\|^Generating\|^Building\|^Standard Doclet' || true
+[ -f "$WORK/javadoc/index.html" ] || { echo "run.sh: javadoc failed" >&2; exit 1; }
+
+echo "== keyword fixture (keywords.proto: generate, javac -Werror, round trip)"
+"$MICRO_GEN_BIN" sdk --lang java --out "$WORK/keywords" -I "$REPO/tests/conformance/java" \
+    --proto "$REPO/tests/conformance/java/keywords.proto" >/dev/null
+find "$WORK/keywords/src" -name '*.java' >"$WORK/keywords/sources.txt"
+javac -Xlint:all,-serial,-deprecation -Werror --release 17 -d "$WORK/keywords/classes" \
+    -cp "$(cat "$WORK/classpath.txt")" @"$WORK/keywords/sources.txt"
+java -cp "$WORK/keywords/classes:$(cat "$WORK/classpath.txt")" "$REPO/tests/conformance/java/KeywordsRoundTrip.java"
+
+report="$(ls "$WORK"/conformance/target/surefire-reports/*.txt 2>/dev/null | head -n 1 || true)"
+[ -n "$report" ] && grep -h "Tests run" "$WORK"/conformance/target/surefire-reports/*.txt
+ls "$WORK"/sdk/target/*.jar | sed 's:^:   built :'
