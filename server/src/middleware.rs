@@ -146,7 +146,12 @@ where
             namespace: header_str(headers, "micro-namespace").map(str::to_owned),
         };
         let bad_authorization = authorization.as_deref().is_some_and(|value| !value.starts_with("Bearer "));
-        let deadline = header_str(headers, "grpc-timeout").and_then(parse_grpc_timeout);
+        // The instant is fixed here, synchronously, so it is always earlier than the one tonic's
+        // own grpc-timeout layer (outside this one) fixes after calling us: whatever the
+        // scheduling, this layer answers DEADLINE_EXCEEDED before tonic answers CANCELLED.
+        let deadline_at = header_str(headers, "grpc-timeout")
+            .and_then(parse_grpc_timeout)
+            .map(|deadline| tokio::time::Instant::now() + deadline.saturating_sub(DEADLINE_MARGIN));
         let delay = if self.test_hooks {
             header_str(headers, DELAY_HOOK).and_then(|ms| ms.trim().parse::<u64>().ok()).map(Duration::from_millis)
         } else {
@@ -176,14 +181,11 @@ where
                 }
                 inner.call(req).await
             };
-            let result = match deadline {
-                Some(deadline) => {
-                    let limit = deadline.saturating_sub(DEADLINE_MARGIN);
-                    match tokio::time::timeout(limit, work).await {
-                        Ok(result) => result,
-                        Err(_) => Ok(Status::deadline_exceeded("deadline exceeded").into_http()),
-                    }
-                }
+            let result = match deadline_at {
+                Some(at) => match tokio::time::timeout_at(at, work).await {
+                    Ok(result) => result,
+                    Err(_) => Ok(Status::deadline_exceeded("deadline exceeded").into_http()),
+                },
                 None => work.await,
             };
             let mut response = result?;

@@ -235,15 +235,21 @@ async fn invoke(
             while let Some(message) = stream.message().await? {
                 messages.push(message);
             }
-            Ok((messages, headers))
+            Outcome::Ok((messages, headers))
         } else {
             let response = grpc.unary(request, path, codec).await?;
             let headers = response.metadata().clone();
             Ok((vec![response.into_inner()], headers))
         }
     };
-    // Like the SDKs' clients, enforce the deadline locally as well.
-    match tokio::time::timeout(timeout, call).await {
+    // Like the SDKs' clients, enforce the deadline locally as well. tonic's client reports its
+    // own expiry of `grpc-timeout` as CANCELLED "Timeout expired"; once the deadline has passed,
+    // that is DEADLINE_EXCEEDED (gRPC spec), whichever timer the scheduler ran first.
+    let deadline = tokio::time::Instant::now() + timeout;
+    match tokio::time::timeout_at(deadline, call).await {
+        Ok(Err(status)) if status.code() == tonic::Code::Cancelled && tokio::time::Instant::now() >= deadline => {
+            Err(Status::deadline_exceeded("deadline exceeded (client)"))
+        }
         Ok(outcome) => outcome,
         Err(_) => Err(Status::deadline_exceeded("deadline exceeded (client)")),
     }

@@ -117,16 +117,22 @@ fn set_timeout(metadata: &mut MetadataMap, timeout: Duration) {
     }
 }
 
-/// Runs `call`, failing with `DEADLINE_EXCEEDED` when `deadline` passes first.
+/// Runs `call`, failing with `DEADLINE_EXCEEDED` when `deadline` passes first. tonic's own expiry
+/// of `grpc-timeout` surfaces as `CANCELLED` ("Timeout expired"); a `CANCELLED` that arrives
+/// once the deadline has passed is reported as `DEADLINE_EXCEEDED` too, as the gRPC spec names it.
 async fn within<T>(
     deadline: Option<Instant>,
     call: impl Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {
     match deadline {
         None => call.await,
-        Some(deadline) => tokio::time::timeout_at(deadline, call)
-            .await
-            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+        Some(deadline) => match tokio::time::timeout_at(deadline, call).await {
+            Ok(Err(status)) if status.code() == tonic::Code::Cancelled && Instant::now() >= deadline => {
+                Err(Status::deadline_exceeded("deadline exceeded"))
+            }
+            Ok(result) => result,
+            Err(_) => Err(Status::deadline_exceeded("deadline exceeded")),
+        },
     }
 }
 
