@@ -187,8 +187,8 @@ fn finish(text: String) -> String {
 }
 
 /// `{{lines doc prefix=" * " indent="  "}}`: each string of the array on its own line, prefixed
-/// by `indent` and `prefix`, joined by newlines (the template supplies the final one). Formatting only; the lines come escaped from
-/// the view model.
+/// by `indent` and `prefix`, joined by newlines (the template supplies the final one).
+/// Formatting only; the lines come escaped from the view model.
 fn lines_helper(
     h: &Helper<'_>,
     _: &Handlebars<'_>,
