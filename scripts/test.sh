@@ -48,6 +48,9 @@ bash tests/conformance/java/run.sh
 step "Go SDK: go mod tidy no-op, gofmt -l, go vet, gen/ equals protoc-gen-go + protoc-gen-go-grpc output, go test conformance"
 bash tests/conformance/go/run.sh
 
+step "Publish round trip: package every SDK, publish to Verdaccio, pypiserver, a Maven file repository, a local gem repository, a GOPROXY=file:// layout and crates.io (dry run); registry-only example apps"
+bash tests/publish/run.sh
+
 step "Golden cases: tsc, mypy --strict and a round trip of every generated SDK"
 bash tests/golden/check.sh
 

@@ -14,6 +14,14 @@
 //!
 //! [rust]
 //! package-name = "acme-micro" # the crate name; the library is `acme_micro`
+//!
+//! # The SDKs' identity, stamped into every manifest (package.json, pyproject.toml, Cargo.toml,
+//! # pom.xml, the gemspec) and each SDK's LICENSE and README:
+//! license = "Apache-2.0"     # an SPDX id
+//! homepage = "https://acme.dev/micro"
+//! repository = "https://github.com/acme/micro-sdks"
+//! authors = ["Acme SDK team <sdk@acme.dev>"]
+//! description = "Acme's Micro clients"
 //! ```
 
 use std::path::Path;
@@ -31,6 +39,16 @@ pub const CONFIG_FILE: &str = "micro-gen.toml";
 pub struct ConfigFile {
     /// The SDK version (`X.Y.Z`), for every language.
     pub version: Option<String>,
+    /// The SPDX license id of every SDK (default `Apache-2.0`).
+    pub license: Option<String>,
+    /// The project's home page (default: the repository).
+    pub homepage: Option<String>,
+    /// The source repository URL (default `https://github.com/micro-gen/micro-gen`).
+    pub repository: Option<String>,
+    /// The authors, `Name <email>` or `Name` (default `["micro-gen"]`).
+    pub authors: Option<Vec<String>>,
+    /// A one-line description; `None` keeps each language's own.
+    pub description: Option<String>,
     /// TypeScript options.
     #[serde(default)]
     pub ts: LanguageConfig,
@@ -88,11 +106,60 @@ pub struct SdkOptions {
     pub package_name: Option<String>,
     /// The SDK version, `X.Y.Z` with an optional pre-release (`1.0.0-rc.1`).
     pub version: String,
+    /// The SPDX license id (`Apache-2.0` gets the full license text, others a short notice).
+    pub license: String,
+    /// The home page URL.
+    pub homepage: String,
+    /// The source repository URL.
+    pub repository: String,
+    /// The authors (`Name` or `Name <email>`); never empty after [`SdkOptions::validate`].
+    pub authors: Vec<String>,
+    /// A one-line description; `None` keeps each language's own.
+    pub description: Option<String>,
 }
+
+/// The default license of the SDKs.
+pub const DEFAULT_LICENSE: &str = "Apache-2.0";
+/// The default repository (and home page).
+pub const DEFAULT_REPOSITORY: &str = "https://github.com/micro-gen/micro-gen";
+/// The default author.
+pub const DEFAULT_AUTHOR: &str = "micro-gen";
 
 impl Default for SdkOptions {
     fn default() -> Self {
-        SdkOptions { package_name: None, version: DEFAULT_VERSION.to_owned() }
+        SdkOptions {
+            package_name: None,
+            version: DEFAULT_VERSION.to_owned(),
+            license: DEFAULT_LICENSE.to_owned(),
+            homepage: DEFAULT_REPOSITORY.to_owned(),
+            repository: DEFAULT_REPOSITORY.to_owned(),
+            authors: vec![DEFAULT_AUTHOR.to_owned()],
+            description: None,
+        }
+    }
+}
+
+impl SdkOptions {
+    /// Fills the identity fields (license, homepage, repository, authors, description) from
+    /// `config` where it sets them, keeping the defaults otherwise.
+    pub fn with_identity(mut self, config: &ConfigFile) -> SdkOptions {
+        if let Some(l) = &config.license {
+            self.license.clone_from(l);
+        }
+        if let Some(r) = &config.repository {
+            self.repository.clone_from(r);
+            self.homepage.clone_from(r);
+        }
+        if let Some(h) = &config.homepage {
+            self.homepage.clone_from(h);
+        }
+        if let Some(a) = &config.authors {
+            self.authors.clone_from(a);
+        }
+        if config.description.is_some() {
+            self.description.clone_from(&config.description);
+        }
+        self
     }
 }
 
@@ -123,6 +190,47 @@ impl SdkOptions {
                 return Err(Error::invalid(format!("package name '{name}' has characters a registry rejects")));
             }
         }
+        // Identity values land inside JSON, TOML, XML and Ruby string literals: keep them to
+        // characters that need no escaping in any of them.
+        let plain = |s: &str| {
+            !s.chars().any(|c| {
+                c.is_control() || matches!(c, '"' | '\\' | '\'' | '<' | '>' | '&' | '`' | '$' | '#' | '{' | '}')
+            })
+        };
+        let spdx = !self.license.is_empty()
+            && self
+                .license
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+' | ' ' | '(' | ')'));
+        if !spdx {
+            return Err(Error::invalid(format!("license '{}' is not an SPDX id (as Apache-2.0 or MIT)", self.license)));
+        }
+        for (what, url) in [("homepage", &self.homepage), ("repository", &self.repository)] {
+            if !url.starts_with("https://") || url.contains(char::is_whitespace) || !plain(url) {
+                return Err(Error::invalid(format!("{what} '{url}' is not an https:// URL")));
+            }
+        }
+        if self.authors.is_empty() {
+            return Err(Error::invalid("authors must name at least one author"));
+        }
+        for author in &self.authors {
+            // `Name <email>` is the one form with angle brackets.
+            let name = author
+                .split_once(" <")
+                .map_or(author.as_str(), |(n, e)| if e.ends_with('>') && plain(&e[..e.len() - 1]) { n } else { "<" });
+            if name.trim().is_empty() || !plain(name) {
+                return Err(Error::invalid(format!(
+                    "author '{author}' must be `Name` or `Name <email>`, without quotes"
+                )));
+            }
+        }
+        if let Some(d) = &self.description {
+            if d.trim().is_empty() || !plain(d) {
+                return Err(Error::invalid(format!(
+                    "description '{d}' is empty or has quotes, brackets or control characters"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -145,11 +253,34 @@ mod tests {
 
     #[test]
     fn validates_versions_and_names() {
-        let ok = |v: &str| SdkOptions { package_name: None, version: v.into() }.validate().is_ok();
+        let ok = |v: &str| SdkOptions { version: v.into(), ..SdkOptions::default() }.validate().is_ok();
         assert!(ok("0.1.0") && ok("10.20.30") && ok("1.0.0-rc.1"));
         assert!(!ok("1.0") && !ok("v1.0.0") && !ok("1.0.0-") && !ok("1.0.x"));
-        let name = |n: &str| SdkOptions { package_name: Some(n.into()), version: "1.0.0".into() }.validate().is_ok();
+        let name = |n: &str| SdkOptions { package_name: Some(n.into()), ..SdkOptions::default() }.validate().is_ok();
         assert!(name("@micro/sdk") && name("micro-sdk"));
         assert!(!name("a\"b") && !name("") && !name("a b"));
+    }
+
+    #[test]
+    fn identity_from_config_and_validation() {
+        let c: ConfigFile = toml::from_str(
+            "license = \"MIT\"\nrepository = \"https://github.com/acme/x\"\nauthors = [\"Acme <sdk@acme.dev>\"]\ndescription = \"Acme clients\"\n",
+        )
+        .unwrap();
+        let o = SdkOptions::default().with_identity(&c);
+        assert_eq!((o.license.as_str(), o.homepage.as_str()), ("MIT", "https://github.com/acme/x"));
+        assert_eq!(o.authors, ["Acme <sdk@acme.dev>"]);
+        assert!(o.validate().is_ok());
+        let bad = |f: fn(&mut SdkOptions)| {
+            let mut o = SdkOptions::default();
+            f(&mut o);
+            o.validate().is_err()
+        };
+        assert!(bad(|o| o.license = "MIT\"".into()));
+        assert!(bad(|o| o.homepage = "http://x".into()));
+        assert!(bad(|o| o.authors = vec![]));
+        assert!(bad(|o| o.authors = vec!["a\" b".into()]));
+        assert!(bad(|o| o.description = Some("<b>".into())));
+        assert!(toml::from_str::<ConfigFile>("licence = \"MIT\"").is_err());
     }
 }

@@ -65,6 +65,15 @@ pub(crate) enum ErrorKind {
 
     #[error("invalid option: {message}")]
     Invalid { message: String },
+
+    #[error("{language}: {name} {version} is already on {registry}; nothing was uploaded")]
+    #[diagnostic(help(
+        "bump the version (micro-gen.toml `version` or --version), regenerate with `micro-gen sdk`, then publish"
+    ))]
+    AlreadyPublished { language: String, name: String, version: String, registry: String },
+
+    #[error("{message}")]
+    Tool { message: String },
 }
 
 impl Error {
@@ -78,6 +87,19 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Invalid { message: message.into() })
+    }
+
+    pub(crate) fn tool(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Tool { message: message.into() })
+    }
+
+    pub(crate) fn already_published(language: &str, name: &str, version: &str, registry: &str) -> Self {
+        Error::new(ErrorKind::AlreadyPublished {
+            language: language.to_owned(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+            registry: registry.to_owned(),
+        })
     }
 
     pub(crate) fn unsupported(file: impl Into<String>, what: impl Into<String>) -> Self {
@@ -102,6 +124,16 @@ impl Error {
     /// True when a generated path would escape the output directory.
     pub fn is_unsafe_path(&self) -> bool {
         matches!(*self.kind, ErrorKind::UnsafePath { .. })
+    }
+
+    /// True when publishing stopped because the registry already has the version.
+    pub fn is_already_published(&self) -> bool {
+        matches!(*self.kind, ErrorKind::AlreadyPublished { .. })
+    }
+
+    /// True when a packaging or publishing tool (npm, twine, cargo, gem, mvn) failed or is missing.
+    pub fn is_tool(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Tool { .. })
     }
 
     /// True when reading or writing a file failed.

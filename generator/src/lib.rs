@@ -10,7 +10,8 @@
 //!    lists) and [`render::render`] renders it through handlebars templates.
 //!
 //! [`generate`] chains 2 and 3 and returns the files in memory; [`output::write`] and
-//! [`output::check`] are the only functions that touch the output directory.
+//! [`output::check`] are the only functions that touch the output directory. [`publish`] packages
+//! and uploads generated SDKs with each ecosystem's own tools.
 //!
 //! ```no_run
 //! use micro_gen::{generate, lang::Language, load, model::Model, config::SdkOptions, render::TemplateSet};
@@ -28,6 +29,7 @@ pub mod lang;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod publish;
 pub mod render;
 
 pub use error::{Error, Result};

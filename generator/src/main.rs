@@ -57,6 +57,78 @@ impl ProtoArgs {
     }
 }
 
+#[derive(Debug, clap::Args)]
+struct PublishDirs {
+    /// The generated SDK (default sdks/<lang>; with --lang all, <DIR>/<lang>)
+    #[arg(long, value_name = "DIR")]
+    sdk_dir: Option<PathBuf>,
+    /// Where artifacts and SHA256SUMS go
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    out_dir: PathBuf,
+    /// Print each command run (URLs without credentials) and the tools' output
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl PublishDirs {
+    fn options(&self, language: Language, all: bool) -> micro_gen::publish::Options {
+        let sdk_dir = match (&self.sdk_dir, all) {
+            (Some(d), true) => d.join(language.name()),
+            (Some(d), false) => d.clone(),
+            (None, _) => PathBuf::from("sdks").join(language.name()),
+        };
+        micro_gen::publish::Options { sdk_dir, out_dir: self.out_dir.clone(), verbose: self.verbose }
+    }
+}
+
+impl LangArg {
+    fn languages(self) -> Vec<Language> {
+        match self {
+            LangArg::Ts => vec![Language::Ts],
+            LangArg::Python => vec![Language::Python],
+            LangArg::Rust => vec![Language::Rust],
+            LangArg::Go => vec![Language::Go],
+            LangArg::Java => vec![Language::Java],
+            LangArg::Ruby => vec![Language::Ruby],
+            LangArg::All => Language::ALL.to_vec(),
+        }
+    }
+}
+
+/// The SDKs' identity; each flag overrides the same key of micro-gen.toml.
+#[derive(Debug, clap::Args)]
+struct IdentityArgs {
+    /// SPDX license id (default Apache-2.0)
+    #[arg(long, value_name = "SPDX")]
+    license: Option<String>,
+    /// Home page URL
+    #[arg(long, value_name = "URL")]
+    homepage: Option<String>,
+    /// Source repository URL
+    #[arg(long, value_name = "URL")]
+    repository: Option<String>,
+    /// An author, `Name` or `Name <email>` (repeatable)
+    #[arg(long = "author", value_name = "AUTHOR")]
+    authors: Vec<String>,
+    /// One-line description
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+}
+
+impl IdentityArgs {
+    /// micro-gen.toml with these flags laid over it.
+    fn over(&self, mut config: ConfigFile) -> ConfigFile {
+        config.license = self.license.clone().or(config.license);
+        config.homepage = self.homepage.clone().or(config.homepage);
+        config.repository = self.repository.clone().or(config.repository);
+        if !self.authors.is_empty() {
+            config.authors = Some(self.authors.clone());
+        }
+        config.description = self.description.clone().or(config.description);
+        config
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate an SDK
@@ -83,12 +155,53 @@ Package name and version may also come from micro-gen.toml in the working direct
         /// SDK version, X.Y.Z
         #[arg(long, value_name = "X.Y.Z")]
         version: Option<String>,
+        #[command(flatten)]
+        identity: IdentityArgs,
         /// Directory laid out like templates/ whose templates replace the bundled ones by name
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         /// Write nothing; exit 1 and list the differences if the output directory is not up to date
         #[arg(long)]
         check: bool,
+    },
+    /// Build each SDK's registry artifacts with its ecosystem's tool, into one folder with SHA256SUMS
+    #[command(after_help = "Examples:
+  micro-gen package --lang all                 # dist/: .tgz, sdist + wheel, .crate, .gem, jars + pom, Go module zip
+  micro-gen package --lang python --out-dir out
+
+Tools: npm, python -m build (MICRO_GEN_PYTHON, default python3), cargo, gem, mvn; Go needs none.")]
+    Package {
+        /// Language to package
+        #[arg(long, value_enum)]
+        lang: LangArg,
+        #[command(flatten)]
+        dirs: PublishDirs,
+    },
+    /// Upload each SDK to a registry with its ecosystem's tool (packaging it first when needed)
+    #[command(after_help = "Examples:
+  micro-gen publish --lang ts --registry http://127.0.0.1:4873/
+  micro-gen publish --lang python --registry https://upload.pypi.org/legacy/
+  micro-gen publish --lang rust --registry crates-io --dry-run
+  micro-gen publish --lang java --registry file:///srv/maven
+  micro-gen publish --lang ruby --registry file:///srv/gems      # a local gem repository directory
+  micro-gen publish --lang go --registry file:///srv/goproxy     # a GOPROXY=file:// layout
+
+Credentials come only from the tools' own environment variables: NODE_AUTH_TOKEN (npm),
+TWINE_USERNAME/TWINE_PASSWORD, CARGO_REGISTRY_TOKEN, GEM_HOST_API_KEY, MAVEN_USERNAME/MAVEN_PASSWORD.
+They are never printed. A version the registry already has fails before anything is uploaded.")]
+    Publish {
+        /// Language to publish
+        #[arg(long, value_enum)]
+        lang: LangArg,
+        /// Registry URL (npm, PyPI upload, Maven repository, RubyGems host or file:// gem directory,
+        /// file:// Go proxy), or a Cargo registry name (crates-io)
+        #[arg(long, value_name = "URL")]
+        registry: String,
+        /// Check everything, upload nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        dirs: PublishDirs,
     },
     /// Write the compiled descriptor set (protobuf binary FileDescriptorSet)
     #[command(after_help = "Examples:
@@ -134,17 +247,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
-        Command::Sdk { lang, out, protos, package_name, version, templates, check } => {
-            let config = ConfigFile::read(CONFIG_FILE.as_ref())?;
-            let languages: Vec<Language> = match lang {
-                LangArg::Ts => vec![Language::Ts],
-                LangArg::Python => vec![Language::Python],
-                LangArg::Rust => vec![Language::Rust],
-                LangArg::Go => vec![Language::Go],
-                LangArg::Java => vec![Language::Java],
-                LangArg::Ruby => vec![Language::Ruby],
-                LangArg::All => Language::ALL.to_vec(),
-            };
+        Command::Sdk { lang, out, protos, package_name, version, identity, templates, check } => {
+            let config = identity.over(ConfigFile::read(CONFIG_FILE.as_ref())?);
+            let languages = lang.languages();
             let model = Model::build(&load(&protos.source())?)?;
             // Render every language before writing anything, so an error leaves the disk untouched.
             let mut outputs = Vec::new();
@@ -164,7 +269,9 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                         .or_else(|| lang_config.version.clone())
                         .or_else(|| config.version.clone())
                         .unwrap_or_else(|| DEFAULT_VERSION.to_owned()),
-                };
+                    ..SdkOptions::default()
+                }
+                .with_identity(&config);
                 let mut set = TemplateSet::embedded(language.name());
                 if let Some(dir) = &templates {
                     set.override_from(dir, language.name())?;
@@ -206,6 +313,35 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 println!("run `micro-gen sdk --lang all` to regenerate");
             }
             Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Package { lang, dirs } => {
+            let all = matches!(lang, LangArg::All);
+            for language in lang.languages() {
+                let paths = micro_gen::publish::package(language, &dirs.options(language, all))?;
+                let names: Vec<String> =
+                    paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+                println!("{language}: packaged {} into {}", names.join(", "), dirs.out_dir.display());
+            }
+            println!("checksums: {}", dirs.out_dir.join("SHA256SUMS").display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish { lang, registry, dry_run, dirs } => {
+            let all = matches!(lang, LangArg::All);
+            for language in lang.languages() {
+                let p = micro_gen::publish::publish(language, &dirs.options(language, all), &registry, dry_run)?;
+                println!(
+                    "{language}: {} {}@{} to {}: {}",
+                    if p.dry_run { "checked (dry run)" } else { "published" },
+                    p.identity.name,
+                    p.identity.version,
+                    p.registry,
+                    p.artifacts.join(", ")
+                );
+                if let Some(note) = p.note {
+                    println!("{language}: {note}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Descriptor { out, protos } => {
             let bytes = micro_gen::load::load_encoded(&protos.source())?;

@@ -104,6 +104,53 @@ pub(crate) fn generator_name() -> String {
     format!("micro-gen {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The Apache License 2.0, written as each SDK's LICENSE when the license is `Apache-2.0`.
+const APACHE_2_0: &str = include_str!("licenses/Apache-2.0.txt");
+
+/// Adds the SDK's identity to a language's root view model, the same keys for every language:
+/// `license`, `license_text` (the LICENSE file's contents), `homepage`, `repository`,
+/// `repository_git` (the URL without a trailing `.git`, plus `.git`), `authors` (list),
+/// `authors_names` (names without emails), `author_first` and `description` (the configured one,
+/// or `default_description`). Manifest templates read these and nothing else for identity.
+pub(crate) fn stamp_identity(root: &mut serde_json::Value, options: &SdkOptions, default_description: &str) {
+    let license_text = if options.license == "Apache-2.0" {
+        APACHE_2_0.to_owned()
+    } else {
+        format!(
+            "This software is licensed under the {0} license (SPDX-License-Identifier: {0}).\n\
+             See https://spdx.org/licenses/{0}.html for the license text.\n",
+            options.license
+        )
+    };
+    let repository = options.repository.trim_end_matches('/').trim_end_matches(".git").to_owned();
+    let names: Vec<&str> =
+        options.authors.iter().map(|a| a.split_once(" <").map_or(a.as_str(), |(n, _)| n).trim()).collect();
+    let emails: Vec<serde_json::Value> = options
+        .authors
+        .iter()
+        .map(|a| {
+            let (name, email) = a.split_once(" <").map_or((a.as_str(), ""), |(n, e)| (n, e.trim_end_matches('>')));
+            serde_json::json!({ "name": name.trim(), "email": email })
+        })
+        .collect();
+    let fields = serde_json::json!({
+        "license": options.license,
+        "license_text": license_text,
+        "license_apache": options.license == "Apache-2.0",
+        "homepage": options.homepage,
+        "repository": repository,
+        "repository_git": format!("{repository}.git"),
+        "authors": options.authors,
+        "author_names": names,
+        "author_entries": emails,
+        "author_first": names.first().copied().unwrap_or_default(),
+        "description": options.description.clone().unwrap_or_else(|| default_description.to_owned()),
+    });
+    if let (Some(root), serde_json::Value::Object(fields)) = (root.as_object_mut(), fields) {
+        root.extend(fields);
+    }
+}
+
 /// The accessor base name of every generated service, in PascalCase, keyed by full name.
 ///
 /// A service is reached from the high-level `Micro` client by its own name when that name is

@@ -164,7 +164,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         .and_then(|s| s["methods"].as_array().and_then(|m| m.iter().find(|m| m["unary"] == true)).cloned())
         .into_iter()
         .collect();
-    let root = json!({
+    let mut root = json!({
         "package_name": module,
         "module": module,
         "version": options.version,
@@ -181,6 +181,11 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "example_services": example.into_iter().collect::<Vec<_>>(),
         "example_methods": example_methods,
     });
+    crate::lang::stamp_identity(
+        &mut root,
+        options,
+        "Go clients (google.golang.org/grpc) for the gRPC services of Micro v3",
+    );
     Ok(Plan { root, package_dir: String::new(), renders: Vec::new(), files, formatter: None })
 }
 

@@ -143,7 +143,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     }
     services.sort_by(|a, b| a["accessor"].as_str().cmp(&b["accessor"].as_str()));
     let package_name = options.package_name.clone().unwrap_or_else(|| DEFAULT_PACKAGE_NAME.to_owned());
-    let root = json!({
+    let mut root = json!({
         "package_name": package_name,
         "version": version,
         "user_agent": format!("micro-sdk-python/{version}"),
@@ -152,6 +152,11 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "services": services,
         "example_service": example_service(&services).unwrap_or(Value::Null),
     });
+    crate::lang::stamp_identity(
+        &mut root,
+        options,
+        "Typed Python clients (grpcio, sync and asyncio) for the gRPC services of Micro v3",
+    );
     Ok(Plan { root, package_dir: IMPORT_NAME.to_owned(), renders, files: Vec::new(), formatter: None })
 }
 

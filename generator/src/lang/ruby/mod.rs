@@ -169,7 +169,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         .filter_map(|s| s["module"].as_str().and_then(|m| m.strip_prefix("micro/")).map(str::to_owned))
         .collect();
     let package_name = options.package_name.clone().unwrap_or_else(|| DEFAULT_PACKAGE_NAME.to_owned());
-    let root = json!({
+    let mut root = json!({
         "package_name": package_name.clone(),
         "version": version,
         "user_agent": format!("micro-sdk-ruby/{version}"),
@@ -179,6 +179,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "services": services,
         "example_service": example_service(&services).unwrap_or(Value::Null),
     });
+    crate::lang::stamp_identity(&mut root, options, "Typed Ruby clients (grpc gem) for the gRPC services of Micro v3");
     renders.push(("proto/gemspec.hbs".to_owned(), format!("{package_name}.gemspec"), root.clone()));
     Ok(Plan { root, package_dir: package_name, renders, files: Vec::new(), formatter: None })
 }

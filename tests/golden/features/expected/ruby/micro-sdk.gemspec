@@ -10,12 +10,16 @@ Gem::Specification.new do |spec|
   spec.description = 'Message classes (google-protobuf) and typed gRPC clients for Micro, ' \
                      'with tokens, namespaces, deadlines, retries and Micro errors.'
   spec.authors = ['micro-gen']
-  spec.homepage = 'https://github.com/micro/micro'
+  spec.homepage = 'https://github.com/micro-gen/micro-gen'
   spec.license = 'Apache-2.0'
   spec.required_ruby_version = '>= 3.0'
-  spec.metadata = { 'rubygems_mfa_required' => 'true' }
+  spec.metadata = {
+    'homepage_uri' => 'https://github.com/micro-gen/micro-gen',
+    'source_code_uri' => 'https://github.com/micro-gen/micro-gen',
+    'rubygems_mfa_required' => 'true'
+  }
 
-  spec.files = Dir['lib/**/*.rb'].sort + ['README.md', 'micro-sdk.gemspec']
+  spec.files = Dir['lib/**/*.rb'].sort + ['README.md', 'LICENSE', 'micro-sdk.gemspec']
   spec.require_paths = ['lib']
 
   spec.add_dependency 'google-protobuf', '>= 3.21', '< 5'
