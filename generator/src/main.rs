@@ -276,14 +276,27 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 if let Some(dir) = &templates {
                     set.override_from(dir, language.name())?;
                 }
-                let files = generate(&model, language, &options, &set)?;
                 let dir = match (&out, lang) {
                     (Some(o), LangArg::All) => o.join(language.name()),
                     (Some(o), _) => o.clone(),
                     (None, _) => PathBuf::from("sdks").join(language.name()),
                 };
-                outputs.push((language, dir, files));
+                outputs.push((language, dir, options, set));
             }
+            // Languages are independent: render them on all cores, then report in language order.
+            let model = &model;
+            let rendered: Vec<_> = std::thread::scope(|scope| {
+                let jobs: Vec<_> = outputs
+                    .iter()
+                    .map(|(language, _, options, set)| scope.spawn(move || generate(model, *language, options, set)))
+                    .collect();
+                jobs.into_iter().map(|job| job.join().expect("generation does not panic")).collect()
+            });
+            let mut generated = Vec::new();
+            for ((language, dir, _, _), files) in outputs.into_iter().zip(rendered) {
+                generated.push((language, dir, files?));
+            }
+            let outputs = generated;
             let mut clean = true;
             for (language, dir, files) in outputs {
                 if check {
