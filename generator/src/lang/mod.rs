@@ -181,6 +181,44 @@ pub(crate) fn example_service(services: &[serde_json::Value]) -> Option<serde_js
     services.iter().find(|s| s["full_name"] == "store.Store").or_else(|| services.first()).cloned()
 }
 
+/// `lines` (a comment's doc lines, already escaped), followed by `note` after a blank line when
+/// the element is deprecated.
+pub(crate) fn with_deprecation(mut lines: Vec<String>, deprecated: bool, note: &str) -> Vec<String> {
+    if deprecated {
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.push(note.to_owned());
+    }
+    lines
+}
+
+/// `data` as an ASCII-only quoted literal in a language with C-style escapes (Python bytes, Ruby
+/// strings): printable ASCII as is, except `\`, the quote character and the bytes in `also`,
+/// which are backslash-escaped; `\n`, `\r`, `\t`; any other byte as `\xNN` (upper-case hex
+/// when `upper_hex`).
+pub(crate) fn ascii_literal(data: &[u8], quote: u8, also: &[u8], upper_hex: bool) -> String {
+    let mut out = String::with_capacity(data.len() * 2 + 2);
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b if b == quote || also.contains(&b) => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ if upper_hex => out.push_str(&format!("\\x{b:02X}")),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
 /// Makes `s` safe inside a `/** ... */` block.
 pub(crate) fn escape_block_comment(s: &str) -> String {
     s.replace("*/", "*\\/")

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{example_service, generator_name, service_accessors};
+use crate::lang::{ascii_literal, example_service, generator_name, service_accessors, with_deprecation};
 use crate::model::{Comments, Enum, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -55,34 +55,14 @@ fn pb2_alias(proto: &str) -> String {
 
 /// A Python `bytes` literal for `data`, ASCII-only.
 fn bytes_literal(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 2 + 3);
-    out.push_str("b'");
-    for &b in data {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\'' => out.push_str("\\'"),
-            0x20..=0x7e => out.push(b as char),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('\'');
-    out
+    format!("b{}", ascii_literal(data, b'\'', &[], false))
 }
 
 /// Docstring lines: escaped so no line can end the docstring early.
 fn doc(comments: &Comments, deprecated: bool) -> Vec<String> {
-    let mut lines: Vec<String> =
+    let lines =
         comments.doc_lines().iter().map(|l| l.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")).collect();
-    if deprecated {
-        if !lines.is_empty() {
-            lines.push(String::new());
-        }
-        lines.push(".. deprecated:: this element is deprecated in the proto definition.".to_owned());
-    }
-    lines
+    with_deprecation(lines, deprecated, ".. deprecated:: this element is deprecated in the proto definition.")
 }
 
 /// The stub type of a scalar, through `builtins` so a field named `str` or `int` cannot shadow it.

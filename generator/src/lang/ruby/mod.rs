@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::lang::{example_service, generator_name, service_accessors};
+use crate::lang::{ascii_literal, example_service, generator_name, service_accessors, with_deprecation};
 use crate::model::{Comments, Enum, File, Message, Model, StreamingKind};
 use crate::render::Plan;
 
@@ -45,36 +45,18 @@ fn relative(from: &str, to: &str) -> String {
     out.join("/")
 }
 
-/// A double-quoted Ruby string literal for `data`, ASCII-only, with no interpolation.
+/// A double-quoted Ruby string literal for `data`, ASCII-only, with no interpolation (`#` escaped).
 fn string_literal(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 2 + 2);
-    out.push('"');
-    for &b in data {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'#' => out.push_str("\\#"),
-            0x20..=0x7e => out.push(b as char),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            _ => out.push_str(&format!("\\x{b:02X}")),
-        }
-    }
-    out.push('"');
-    out
+    ascii_literal(data, b'"', b"#", true)
 }
 
 /// YARD comment text lines (without the `# ` prefix), with `@deprecated` when deprecated.
 fn doc(comments: &Comments, deprecated: bool) -> Vec<String> {
-    let mut lines = comments.doc_lines();
-    if deprecated {
-        if !lines.is_empty() {
-            lines.push(String::new());
-        }
-        lines.push("@deprecated This element is deprecated in the proto definition.".to_owned());
-    }
-    lines
+    with_deprecation(
+        comments.doc_lines(),
+        deprecated,
+        "@deprecated This element is deprecated in the proto definition.",
+    )
 }
 
 /// The Ruby constant path of a message or enum, from the top level (`::Acme::Shop::V1::Order::Line`).
