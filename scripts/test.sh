@@ -26,9 +26,17 @@ step "Rust: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 export MICRO_GEN_BIN="$PWD/target/debug/micro-gen"
+# Every runner writes its language × group counts here; the matrix step reads them. Clear the
+# results of an earlier run so a runner that did not run shows as missing.
+export CONFORMANCE_RESULTS="$MICRO_CACHE/conformance-results"
+rm -rf "$CONFORMANCE_RESULTS"
 
 step "sdks/ is exactly what the generator makes"
 "$MICRO_GEN_BIN" sdk --lang all --check
+
+step "tests/protos/kitchen/rust is exactly what the generator makes"
+"$MICRO_GEN_BIN" sdk --lang rust --proto tests/protos/kitchen/micro/kitchen/v1/kitchen.proto -I tests/protos/kitchen \
+  --out tests/protos/kitchen/rust --package-name micro-kitchen --check
 
 step "TypeScript SDK: npm install, build, npm pack, tsc --strict, conformance"
 bash tests/conformance/ts/run.sh
@@ -47,6 +55,9 @@ bash tests/conformance/java/run.sh
 
 step "Go SDK: go mod tidy no-op, gofmt -l, go vet, gen/ equals protoc-gen-go + protoc-gen-go-grpc output, go test conformance"
 bash tests/conformance/go/run.sh
+
+step "Conformance matrix: language × case group (from the runs above); fails on any failure or gap"
+bash tests/conformance/matrix.sh --no-run
 
 step "Publish round trip: package every SDK, publish to Verdaccio, pypiserver, a Maven file repository, a local gem repository, a GOPROXY=file:// layout and crates.io (dry run); registry-only example apps"
 bash tests/publish/run.sh

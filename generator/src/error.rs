@@ -25,6 +25,11 @@ pub(crate) enum ErrorKind {
     #[diagnostic(transparent)]
     Proto(protox::Error),
 
+    /// An error that points into a `.proto` file: editions, unsafe names or options.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Located(Box<crate::validate::SourceDiagnostic>),
+
     #[error("unsupported proto feature in '{file}': {what}")]
     #[diagnostic(help("micro-gen supports proto2 and proto3 files; remove or replace the feature"))]
     Unsupported { file: String, what: String },
@@ -108,12 +113,26 @@ impl Error {
 
     /// True when the error comes from compiling `.proto` sources (syntax, imports, names).
     pub fn is_proto(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Proto(_))
+        match &*self.kind {
+            ErrorKind::Proto(_) => true,
+            ErrorKind::Located(d) => d.kind() == crate::validate::Kind::Syntax,
+            _ => false,
+        }
     }
 
     /// True when the input uses a proto feature micro-gen does not support.
     pub fn is_unsupported(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Unsupported { .. })
+        match &*self.kind {
+            ErrorKind::Unsupported { .. } => true,
+            ErrorKind::Located(d) => d.kind() == crate::validate::Kind::Unsupported,
+            _ => false,
+        }
+    }
+
+    /// True when a name in the input (a message, field, service or method name from a
+    /// descriptor set) is not a proto identifier.
+    pub fn is_invalid_name(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Located(d) if d.kind() == crate::validate::Kind::InvalidName)
     }
 
     /// True when a template failed to parse or render.
@@ -121,9 +140,14 @@ impl Error {
         matches!(*self.kind, ErrorKind::Template { .. } | ErrorKind::Render { .. })
     }
 
-    /// True when a generated path would escape the output directory.
+    /// True when a generated path would escape the output directory, or a name or file option of
+    /// the input (`go_package`, `java_package`, a package or file name, ...) could make one.
     pub fn is_unsafe_path(&self) -> bool {
-        matches!(*self.kind, ErrorKind::UnsafePath { .. })
+        match &*self.kind {
+            ErrorKind::UnsafePath { .. } => true,
+            ErrorKind::Located(d) => d.kind() == crate::validate::Kind::Containment,
+            _ => false,
+        }
     }
 
     /// True when publishing stopped because the registry already has the version.

@@ -4,8 +4,9 @@
 //!
 //! 1. [`load::load`] compiles `.proto` sources with protox into a descriptor set (source info
 //!    included, so comments become docs). The Micro core protos are bundled.
-//! 2. [`model::Model::build`] turns the descriptor set into a language-neutral model: files,
-//!    services, methods with their streaming kind, messages, fields, enums, comments.
+//! 2. [`model::Model::build`] checks the descriptor set ([`validate::check`]: nothing may name a
+//!    path outside `--out`) and turns it into a language-neutral model: files, services, methods
+//!    with their streaming kind, messages, fields, enums, comments.
 //! 3. [`lang::Language::plan`] builds a language's view model (idiomatic, escaped names, import
 //!    lists) and [`render::render`] renders it through handlebars templates.
 //!
@@ -31,6 +32,7 @@ pub mod model;
 pub mod output;
 pub mod publish;
 pub mod render;
+pub mod validate;
 
 pub use error::{Error, Result};
 

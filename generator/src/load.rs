@@ -4,15 +4,24 @@
 //! from any directory), and a user's own files resolved against protoc-style include directories.
 //! Either way the result is a [`prost_types::FileDescriptorSet`] with source info (comments) and
 //! every imported file included, sorted topologically (imports before importers).
+//!
+//! Sources may also be given in memory ([`ProtoSource::Memory`]), and an encoded descriptor set
+//! can be read back with [`from_descriptor_set`]. Whatever the input, loading never panics: bad
+//! input is an [`Error`] with `file:line:col` and a caret where the source is known, and a panic
+//! inside protox itself is caught at this boundary and reported as an error.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use prost::Message as _;
 use prost_types::FileDescriptorSet;
-use protox::file::{File, FileResolver, GoogleFileResolver};
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
 use rust_embed::Embed;
 
 use crate::error::{Error, Result};
+use crate::validate::{self, Kind, Locator, SourceDiagnostic};
 
 /// The Micro v3 core protos, embedded from the workspace's `proto/` directory.
 #[derive(Embed)]
@@ -36,6 +45,12 @@ pub enum ProtoSource {
         /// Include directories, searched in order. Empty means the current directory.
         includes: Vec<PathBuf>,
     },
+    /// Sources held in memory, as `(name, text)` pairs (e.g. `("a/b.proto", "syntax = ...")`):
+    /// every one is generated, imports resolve among them and to Google's well-known types.
+    Memory {
+        /// The files, by name (a relative path with `/` separators).
+        files: Vec<(String, String)>,
+    },
 }
 
 /// The compiled input: the descriptor set plus which of its files were asked for (the rest are
@@ -46,6 +61,12 @@ pub struct Loaded {
     pub set: FileDescriptorSet,
     /// Names (as in `FileDescriptorProto.name`) of the files to generate code for.
     pub targets: Vec<String>,
+    /// The source text of every file compiled from `.proto` source, by name, so diagnostics about
+    /// the descriptors can show the offending line. Empty for [`from_descriptor_set`].
+    pub sources: BTreeMap<String, Arc<str>>,
+    /// Warnings about accepted but ignored input (proto2 extensions in the generated files), in
+    /// file and line order; each renders as a miette report with `file:line:col` and a caret.
+    pub warnings: Vec<SourceDiagnostic>,
 }
 
 /// The names of the bundled core proto files, sorted (`api/api.proto`, `auth/auth.proto`, ...).
@@ -67,8 +88,8 @@ pub fn bundled_source(name: &str) -> Option<String> {
 /// descriptor pool is only built when a `google/protobuf/` file is imported: the core protos
 /// import none.
 struct BundledResolver {
-    parsed: std::sync::Mutex<std::collections::HashMap<String, Result<File, protox::Error>>>,
-    google: std::sync::OnceLock<GoogleFileResolver>,
+    parsed: Mutex<HashMap<String, Result<File, protox::Error>>>,
+    google: OnceLock<GoogleFileResolver>,
 }
 
 impl BundledResolver {
@@ -84,7 +105,7 @@ impl BundledResolver {
             all.extend(other.join().unwrap_or_default());
             all
         });
-        BundledResolver { parsed: std::sync::Mutex::new(parsed.into_iter().collect()), google: Default::default() }
+        BundledResolver { parsed: Mutex::new(parsed.into_iter().collect()), google: Default::default() }
     }
 }
 
@@ -104,17 +125,95 @@ impl FileResolver for BundledResolver {
     }
 }
 
+/// Resolves in-memory sources, then Google's well-known types.
+struct MemoryResolver {
+    files: HashMap<String, String>,
+    google: OnceLock<GoogleFileResolver>,
+}
+
+impl FileResolver for MemoryResolver {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if let Some(source) = self.files.get(name) {
+            return File::from_source(name, source);
+        }
+        if name.starts_with("google/protobuf/") {
+            return self.google.get_or_init(GoogleFileResolver::new).open_file(name);
+        }
+        Err(protox::Error::file_not_found(name))
+    }
+}
+
+/// Reads a file's bytes by name.
+type Reread = Box<dyn Fn(&str) -> Option<Vec<u8>>>;
+
+/// Wraps a resolver and records the source text of every file it opens (also of files that fail
+/// to parse), for diagnostics that point into the source after compiling.
+struct Recording {
+    inner: Box<dyn FileResolver>,
+    /// Reads a file's bytes again when the inner resolver failed on it.
+    reread: Reread,
+    recorded: Arc<Mutex<Recorded>>,
+}
+
+/// What [`Recording`] saw.
+#[derive(Default)]
+struct Recorded {
+    /// Source text by file name (lossily decoded when the file is not UTF-8).
+    sources: BTreeMap<String, Arc<str>>,
+    /// Byte offset of the first invalid UTF-8 sequence, by file name.
+    invalid_utf8: HashMap<String, usize>,
+}
+
+impl Recording {
+    fn record(&self, name: &str, text: Arc<str>, invalid_utf8: Option<usize>) {
+        if let Ok(mut recorded) = self.recorded.lock() {
+            recorded.sources.entry(name.to_owned()).or_insert(text);
+            if let Some(offset) = invalid_utf8 {
+                recorded.invalid_utf8.insert(name.to_owned(), offset);
+            }
+        }
+    }
+}
+
+impl FileResolver for Recording {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.inner.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        let result = self.inner.open_file(name);
+        match &result {
+            Ok(file) => {
+                if let Some(text) = file.source() {
+                    self.record(name, Arc::from(text), None);
+                }
+            }
+            Err(e) if !e.is_file_not_found() => {
+                if let Some(bytes) = (self.reread)(name) {
+                    let invalid = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to());
+                    self.record(name, Arc::from(String::from_utf8_lossy(&bytes)), invalid);
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+}
+
 /// Compiles the protos of `source` into a descriptor set.
 ///
 /// # Errors
 ///
 /// A syntax error, an unresolved import, a duplicate name or any other invalid input is returned
 /// as a protox diagnostic that points at `file:line:col` in the offending source
-/// ([`Error::is_proto`]). Proto editions are reported as unsupported ([`Error::is_unsupported`]).
+/// ([`Error::is_proto`]). Proto editions are reported as unsupported ([`Error::is_unsupported`]),
+/// pointing at the `edition` statement. A panic inside protox is caught and returned as an error.
 pub fn load(source: &ProtoSource) -> Result<Loaded> {
-    let compiler = compile(source)?;
+    let (compiler, sources) = compile(source)?;
     let targets: Vec<String> = compiler.files().filter(|f| !f.is_import()).map(|f| f.name().to_owned()).collect();
-    Ok(Loaded { set: compiler.file_descriptor_set(), targets })
+    let mut loaded = Loaded { set: compiler.file_descriptor_set(), targets, sources, warnings: Vec::new() };
+    loaded.warnings = validate::extension_warnings(&loaded);
+    Ok(loaded)
 }
 
 /// Compiles the protos of `source` straight to an encoded descriptor set (protobuf binary
@@ -125,13 +224,158 @@ pub fn load(source: &ProtoSource) -> Result<Loaded> {
 ///
 /// As [`load`].
 pub fn load_encoded(source: &ProtoSource) -> Result<Vec<u8>> {
-    Ok(compile(source)?.encode_file_descriptor_set())
+    Ok(compile(source)?.0.encode_file_descriptor_set())
 }
 
-fn compile(source: &ProtoSource) -> Result<protox::Compiler> {
-    let (mut compiler, inputs) = match source {
+/// Reads an encoded `FileDescriptorSet` (as [`load_encoded`] or `protoc --descriptor_set_out`
+/// write it); every file in it is a target. The descriptors are taken as they are: names and
+/// references are checked when the model is built ([`crate::model::Model::build`]).
+///
+/// # Errors
+///
+/// [`Error`] when the bytes are not a valid protobuf encoding of a `FileDescriptorSet`.
+pub fn from_descriptor_set(bytes: &[u8]) -> Result<Loaded> {
+    let set = FileDescriptorSet::decode(bytes)
+        .map_err(|e| Error::invalid(format!("the input is not an encoded FileDescriptorSet: {e}")))?;
+    let targets = set.file.iter().map(|f| f.name().to_owned()).collect();
+    let mut loaded = Loaded { set, targets, sources: BTreeMap::new(), warnings: Vec::new() };
+    loaded.warnings = validate::extension_warnings(&loaded);
+    Ok(loaded)
+}
+
+fn compile(source: &ProtoSource) -> Result<(protox::Compiler, BTreeMap<String, Arc<str>>)> {
+    let shared = Arc::new(Mutex::new(Recorded::default()));
+    let recorded = Arc::clone(&shared);
+    let taken = move || std::mem::take(&mut *recorded.lock().unwrap_or_else(|e| e.into_inner()));
+    // protox is a dependency: should it panic on some input, report an error instead of crashing.
+    let result = catch_unwind(AssertUnwindSafe(|| compile_recording(source, shared)));
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            return Err(Error::invalid(format!(
+                "the proto compiler (protox) panicked on this input: {message}; please report it"
+            )));
+        }
+    };
+    let recorded = taken();
+    let sources = recorded.sources;
+    match outcome? {
+        Ok(compiler) => {
+            let pool = compiler.descriptor_pool();
+            if let Some(file) = pool.files().find(|f| f.file_descriptor_proto().syntax.as_deref() == Some("editions")) {
+                return Err(editions_error(file.name(), &sources).unwrap_or_else(|| {
+                    Locator::new(file.file_descriptor_proto(), &sources)
+                        .diagnostic(Kind::Unsupported, &[12], EDITIONS, "edition declared here", Some(EDITIONS_HELP))
+                        .into()
+                }));
+            }
+            Ok((compiler, sources))
+        }
+        Err(e) => {
+            // protox cannot parse editions: turn its parse error into a clear "not supported".
+            let located = e.file().and_then(|f| editions_error(f, &sources));
+            let located = located.or_else(|| sources.keys().find_map(|f| editions_error(f, &sources)));
+            Err(located.unwrap_or_else(|| locate(e, &sources, &recorded.invalid_utf8)))
+        }
+    }
+}
+
+/// Gives a location to the protox errors that have none (end of file, invalid UTF-8, import
+/// cycles), so every error about a file's contents shows `file:line:col` and a caret.
+fn locate(e: protox::Error, sources: &BTreeMap<String, Arc<str>>, invalid_utf8: &HashMap<String, usize>) -> Error {
+    let message = e.to_string();
+    if let Some(cycle) = message.strip_prefix("import cycle detected: ") {
+        let names: Vec<String> = cycle.split(" -> ").map(str::to_owned).collect();
+        if let [.., importer, imported] = &names[..]
+            && let Some(text) = sources.get(importer)
+            && let Some(at) = text.find(&format!("\"{imported}\""))
+        {
+            let range = at..at + imported.len() + 2;
+            let help = Some("move what the files share into a third file that both import");
+            return Locator::at_bytes(
+                Kind::Syntax,
+                importer,
+                text,
+                range,
+                message,
+                "this import closes the cycle",
+                help,
+            )
+            .into();
+        }
+        return e.into();
+    }
+    let Some(name) = e.file().map(str::to_owned) else { return e.into() };
+    let Some(text) = sources.get(&name) else { return e.into() };
+    if let Some(&offset) = invalid_utf8.get(&name) {
+        let message = format!("file '{name}' is not valid UTF-8");
+        return Locator::at_bytes(Kind::Syntax, &name, text, offset..offset + 1, message, "invalid UTF-8 here", None)
+            .into();
+    }
+    let unlabelled = miette::Diagnostic::labels(&e).is_none_or(|mut labels| labels.next().is_none());
+    if e.is_parse() && unlabelled {
+        // The one parse error without a span: the file ended in the middle of a declaration.
+        let end = text.trim_end().len();
+        let start = text[..end].char_indices().next_back().map_or(0, |(i, _)| i);
+        let help = Some("close every '{' and end every statement with ';'");
+        return Locator::at_bytes(Kind::Syntax, &name, text, start..end, message, "the file ends here", help).into();
+    }
+    e.into()
+}
+
+const EDITIONS: &str = "protobuf editions are not supported (protox cannot compile them yet)";
+const EDITIONS_HELP: &str = "declare `syntax = \"proto3\";` (or proto2) instead of an edition";
+
+/// The "not supported" error for a file whose first statement is `edition = "...";`.
+fn editions_error(name: &str, sources: &BTreeMap<String, Arc<str>>) -> Option<Error> {
+    let text = sources.get(name)?;
+    let range = edition_statement(text)?;
+    Some(
+        Locator::at_bytes(Kind::Unsupported, name, text, range, EDITIONS, "edition declared here", Some(EDITIONS_HELP))
+            .into(),
+    )
+}
+
+/// The byte range of a leading `edition ...;` statement (after whitespace and comments), if any.
+fn edition_statement(text: &str) -> Option<std::ops::Range<usize>> {
+    let mut i = text.strip_prefix('\u{feff}').map_or(0, |_| 3);
+    loop {
+        let rest = &text[i..];
+        let trimmed = rest.trim_start();
+        i += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            i += trimmed.find('\n').unwrap_or(trimmed.len());
+        } else if let Some(body) = trimmed.strip_prefix("/*") {
+            i += 2 + body.find("*/").map_or(body.len(), |e| e + 2);
+        } else {
+            break;
+        }
+    }
+    let rest = &text[i..];
+    let after = rest.strip_prefix("edition")?;
+    if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    let end = rest[..line_end].find(';').map_or(line_end, |e| e + 1);
+    Some(i..i + end.max("edition".len()))
+}
+
+/// Compiles with a recording resolver. The outer error is micro-gen's own (no input), the inner
+/// one protox's.
+fn compile_recording(
+    source: &ProtoSource,
+    recorded: Arc<Mutex<Recorded>>,
+) -> Result<Result<protox::Compiler, protox::Error>> {
+    let (inner, reread, inputs): (Box<dyn FileResolver>, Reread, Vec<PathBuf>) = match source {
         ProtoSource::Bundled => (
-            protox::Compiler::with_file_resolver(BundledResolver::new()),
+            Box::new(BundledResolver::new()),
+            Box::new(|name: &str| bundled_source(name).map(String::into_bytes)),
             bundled_files().into_iter().map(PathBuf::from).collect(),
         ),
         ProtoSource::Files { files, includes } => {
@@ -139,16 +383,33 @@ fn compile(source: &ProtoSource) -> Result<protox::Compiler> {
                 return Err(Error::invalid("no proto files given (pass --proto FILE)"));
             }
             let includes = if includes.is_empty() { vec![PathBuf::from(".")] } else { includes.clone() };
-            (protox::Compiler::new(includes)?, files.clone())
+            let mut chain = ChainFileResolver::new();
+            for include in &includes {
+                chain.add(IncludeFileResolver::new(include.clone()));
+            }
+            chain.add(GoogleFileResolver::new());
+            let reread = move |name: &str| includes.iter().find_map(|i| std::fs::read(i.join(name)).ok());
+            (Box::new(chain), Box::new(reread), files.clone())
+        }
+        ProtoSource::Memory { files } => {
+            if files.is_empty() {
+                return Err(Error::invalid("no proto files given"));
+            }
+            let map: HashMap<String, String> = files.iter().cloned().collect();
+            let reread_map = map.clone();
+            (
+                Box::new(MemoryResolver { files: map, google: OnceLock::new() }),
+                Box::new(move |name: &str| reread_map.get(name).map(|s| s.clone().into_bytes())),
+                files.iter().map(|(name, _)| PathBuf::from(name)).collect(),
+            )
         }
     };
+    let mut compiler = protox::Compiler::with_file_resolver(Recording { inner, reread, recorded });
     compiler.include_source_info(true).include_imports(true);
-    compiler.open_files(&inputs)?;
-    let pool = compiler.descriptor_pool();
-    if let Some(file) = pool.files().find(|f| f.file_descriptor_proto().syntax.as_deref() == Some("editions")) {
-        return Err(Error::unsupported(file.name(), "protobuf editions are not supported yet"));
+    if let Err(e) = compiler.open_files(&inputs) {
+        return Ok(Err(e));
     }
-    Ok(compiler)
+    Ok(Ok(compiler))
 }
 
 /// Encodes a descriptor set in the protobuf binary format, as `protoc --descriptor_set_out` does.
@@ -181,6 +442,39 @@ mod tests {
                 "store/store.proto",
             ]
         );
+    }
+
+    #[test]
+    fn edition_statements_are_found_after_comments() {
+        assert_eq!(edition_statement("edition = \"2023\";\npackage a;"), Some(0..17));
+        assert_eq!(edition_statement("// c\n/* d */\n  edition=\"2024\"; x"), Some(15..30));
+        assert_eq!(edition_statement("syntax = \"proto3\";"), None);
+        assert_eq!(edition_statement("editions = 1;"), None);
+        assert_eq!(edition_statement("/* unterminated"), None);
+        assert_eq!(edition_statement("\u{feff}edition"), Some(3..10));
+    }
+
+    #[test]
+    fn memory_sources_resolve_imports_and_record_text() {
+        let loaded = load(&ProtoSource::Memory {
+            files: vec![
+                (
+                    "a/a.proto".into(),
+                    "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\nmessage A { b.B b = 1; }\n".into(),
+                ),
+                (
+                    "b.proto".into(),
+                    "syntax = \"proto3\";\npackage b;\nimport \"google/protobuf/empty.proto\";\nmessage B {}\n".into(),
+                ),
+            ],
+        })
+        .unwrap();
+        assert_eq!(loaded.targets, ["b.proto", "a/a.proto"]);
+        assert!(loaded.sources["a/a.proto"].contains("message A"));
+        assert!(loaded.warnings.is_empty());
+        let decoded = from_descriptor_set(&encode_set(&loaded.set)).unwrap();
+        assert_eq!(decoded.set, loaded.set);
+        assert!(from_descriptor_set(b"\xff\xff").is_err());
     }
 
     #[test]

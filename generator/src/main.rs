@@ -214,18 +214,28 @@ They are never printed. A version the registry already has fails before anything
         #[command(flatten)]
         protos: ProtoArgs,
     },
-    /// Run the reference server (in memory) that implements Micro's core services
+    /// Run the reference server that implements every Micro core service (a local platform)
     #[cfg(feature = "serve")]
     #[command(after_help = "Examples:
-  micro-gen serve                              # 127.0.0.1:8081, Micro's proxy port
-  micro-gen serve --address 127.0.0.1:0        # a free port; the bound address is printed")]
+  micro-gen serve                              # 127.0.0.1:8081, Micro's proxy port; open, in memory
+  micro-gen serve --address 127.0.0.1:0        # a free port; the bound address is printed
+  micro-gen serve --auth --data ./micro-data   # tokens and rules enforced; state kept across restarts")]
     Serve {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:8081")]
         address: std::net::SocketAddr,
-        /// Honour the test-only metadata keys (x-micro-test-delay-ms, x-micro-test-echo); see tests/conformance/README.md
+        /// Honour the test-only metadata keys (x-micro-test-*); see tests/conformance/README.md
         #[arg(long)]
         test_hooks: bool,
+        /// Enforce auth: verify bearer tokens, evaluate rules, keep namespaces apart (default account admin/micro)
+        #[arg(long)]
+        auth: bool,
+        /// Keep store, blobs, config, auth and events in DIR (an embedded redb database) across restarts
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Largest message decoded or encoded, in bytes (larger: RESOURCE_EXHAUSTED)
+        #[arg(long, value_name = "BYTES", default_value_t = micro_server::DEFAULT_MAX_MESSAGE_SIZE)]
+        max_message_size: usize,
     },
 }
 
@@ -250,7 +260,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Sdk { lang, out, protos, package_name, version, identity, templates, check } => {
             let config = identity.over(ConfigFile::read(CONFIG_FILE.as_ref())?);
             let languages = lang.languages();
-            let model = Model::build(&load(&protos.source())?)?;
+            let loaded = load(&protos.source())?;
+            for warning in &loaded.warnings {
+                eprintln!("{:?}", miette::Report::new(warning.clone()));
+            }
+            let model = Model::build(&loaded)?;
             // Render every language before writing anything, so an error leaves the disk untouched.
             let mut outputs = Vec::new();
             for language in languages {
@@ -362,12 +376,18 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "serve")]
-        Command::Serve { address, test_hooks } => {
+        Command::Serve { address, test_hooks, auth, data, max_message_size } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| miette::miette!("failed to start tokio: {e}"))?;
             runtime.block_on(async move {
-                let server = micro_server::Server::bind(micro_server::Options { address, test_hooks })
-                    .await
-                    .map_err(|e| miette::miette!("{e}"))?;
+                let server = micro_server::Server::bind(micro_server::Options {
+                    address,
+                    test_hooks,
+                    auth,
+                    data_dir: data,
+                    max_message_size,
+                })
+                .await
+                .map_err(|e| miette::miette!("{e}"))?;
                 println!("micro-gen serve listening on {}", server.local_addr());
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();

@@ -124,9 +124,10 @@ impl Comments {
 
 fn dedent(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').map(|l| l.trim_end()).collect();
-    let indent =
-        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    lines.iter().map(|l| if l.len() >= indent { l[indent..].to_owned() } else { String::new() }).collect()
+    // Indentation is ASCII spaces and tabs only, so cutting it off never splits a character.
+    let indent_of = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let indent = lines.iter().filter(|l| !l.is_empty()).map(|l| indent_of(l)).min().unwrap_or(0);
+    lines.iter().map(|l| l.get(indent..).unwrap_or_default().to_owned()).collect()
 }
 
 /// A message type.
@@ -355,9 +356,13 @@ impl Model {
     ///
     /// # Errors
     ///
-    /// Fails with [`Error::is_unsupported`] for inputs the generators cannot represent
-    /// (protobuf editions, or a type reference that does not resolve).
+    /// Fails first with the errors of [`crate::validate::check`] (names or options that would
+    /// write outside the output directory, names that are not identifiers), then with
+    /// [`Error::is_unsupported`] for inputs the generators cannot represent (protobuf editions, a
+    /// type reference that does not resolve, a malformed map entry). Never panics, whatever the
+    /// descriptor set holds.
     pub fn build(loaded: &Loaded) -> Result<Model> {
+        crate::validate::check(loaded)?;
         let mut types = BTreeMap::new();
         for file in &loaded.set.file {
             collect_types(file, &mut types);
@@ -474,7 +479,7 @@ fn build_file(f: &FileDescriptorProto, generate: bool, types: &BTreeMap<String, 
         .enumerate()
         .map(|(i, e)| ctx.enumeration(e, f.package(), vec![i], vec![FILE_ENUM, i as i32]))
         .collect();
-    let services = f.service.iter().enumerate().map(|(i, s)| ctx.service(s, f.package(), i)).collect();
+    let services = f.service.iter().enumerate().map(|(i, s)| ctx.service(s, f.package(), i)).collect::<Result<_>>()?;
     let mut stripped = f.clone();
     stripped.source_code_info = None;
     Ok(File {
@@ -584,11 +589,18 @@ impl Ctx<'_> {
             && let Some(entry) =
                 parent.nested_type.iter().find(|n| is_map_entry(n) && name.rsplit('.').next() == Some(n.name()))
         {
-            let key = self.value_type(&entry.field[0])?;
-            let value = self.value_type(&entry.field[1])?;
+            let malformed = || Error::unsupported(self.file, format!("malformed map entry of field '{}'", fd.name()));
+            let (Some(key), Some(value)) = (entry.field.first(), entry.field.get(1)) else {
+                return Err(malformed());
+            };
+            let key = self.value_type(key)?;
+            let value = self.value_type(value)?;
             let FieldType::Scalar(key) = key else {
                 return Err(Error::unsupported(self.file, format!("map key type of field '{}'", fd.name())));
             };
+            if matches!(key, Scalar::Double | Scalar::Float | Scalar::Bytes) {
+                return Err(Error::unsupported(self.file, format!("map key type of field '{}'", fd.name())));
+            }
             ty = FieldType::Map { key, value: Box::new(value) };
             label = Label::Map;
         }
@@ -659,9 +671,19 @@ impl Ctx<'_> {
         }
     }
 
-    fn service(&self, s: &ServiceDescriptorProto, prefix: &str, index: usize) -> Service {
+    fn service(&self, s: &ServiceDescriptorProto, prefix: &str, index: usize) -> Result<Service> {
         let path = [FILE_SERVICE, index as i32];
-        Service {
+        let message = |method: &str, name: &str| -> Result<String> {
+            let name = name.trim_start_matches('.');
+            match self.types.get(name) {
+                Some(t) if !t.is_enum => Ok(name.to_owned()),
+                _ => Err(Error::unsupported(
+                    self.file,
+                    format!("unresolved message type '{name}' of method '{}.{method}'", s.name()),
+                )),
+            }
+        };
+        Ok(Service {
             name: s.name().to_owned(),
             full_name: join(prefix, s.name()),
             index,
@@ -669,23 +691,25 @@ impl Ctx<'_> {
                 .method
                 .iter()
                 .enumerate()
-                .map(|(i, m)| Method {
-                    name: m.name().to_owned(),
-                    input: m.input_type().trim_start_matches('.').to_owned(),
-                    output: m.output_type().trim_start_matches('.').to_owned(),
-                    kind: match (m.client_streaming(), m.server_streaming()) {
-                        (false, false) => StreamingKind::Unary,
-                        (false, true) => StreamingKind::ServerStreaming,
-                        (true, false) => StreamingKind::ClientStreaming,
-                        (true, true) => StreamingKind::Bidi,
-                    },
-                    comments: self.info.get(&[FILE_SERVICE, index as i32, SERVICE_METHOD, i as i32]),
-                    deprecated: m.options.as_ref().is_some_and(|o| o.deprecated()),
+                .map(|(i, m)| {
+                    Ok(Method {
+                        name: m.name().to_owned(),
+                        input: message(m.name(), m.input_type())?,
+                        output: message(m.name(), m.output_type())?,
+                        kind: match (m.client_streaming(), m.server_streaming()) {
+                            (false, false) => StreamingKind::Unary,
+                            (false, true) => StreamingKind::ServerStreaming,
+                            (true, false) => StreamingKind::ClientStreaming,
+                            (true, true) => StreamingKind::Bidi,
+                        },
+                        comments: self.info.get(&[FILE_SERVICE, index as i32, SERVICE_METHOD, i as i32]),
+                        deprecated: m.options.as_ref().is_some_and(|o| o.deprecated()),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             comments: self.info.get(&path),
             deprecated: s.options.as_ref().is_some_and(|o| o.deprecated()),
-        }
+        })
     }
 }
 
@@ -740,6 +764,14 @@ mod tests {
             FieldType::Map { key: Scalar::String, value: Box::new(FieldType::Message("store.Field".into())) }
         );
         assert!(!record.comments.doc_lines().is_empty(), "core protos carry doc comments");
+    }
+
+    #[test]
+    fn dedent_never_splits_a_character() {
+        // Found by fuzzing: unicode whitespace used to count as indentation, and cutting a common
+        // indent of two bytes split U+3000.
+        let c = Comments { leading: Some("\u{3000}a\n  b\n\u{3000}\n".into()), ..Default::default() };
+        assert_eq!(c.doc_lines(), ["\u{3000}a", "  b"]);
     }
 
     #[test]

@@ -47,7 +47,41 @@ fn editions_are_reported_as_unsupported() {
     std::fs::write(dir.path().join("e.proto"), "edition = \"2023\";\npackage e;\nmessage M {}\n").unwrap();
     let out = micro_gen(dir.path(), &["sdk", "--lang", "ts", "--proto", "e.proto", "--out", "out"]);
     assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("protobuf editions are not supported") && err.contains("[e.proto:1:1]"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
     assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn unsafe_go_package_is_rejected_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("g.proto"),
+        "syntax = \"proto3\";\npackage g;\noption go_package = \"../../escape\";\nmessage M {}\nservice S { rpc Get(M) returns (M); }\n",
+    )
+    .unwrap();
+    let out = micro_gen(dir.path(), &["sdk", "--lang", "go", "--proto", "g.proto", "--out", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("[g.proto:3:1]") && err.contains("go_package"), "{err}");
+    assert!(!dir.path().join("out").exists());
+    assert!(!dir.path().parent().unwrap().join("escape").exists());
+}
+
+#[test]
+fn extension_warnings_do_not_fail_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("x.proto"),
+        "syntax = \"proto2\";\npackage x;\nmessage M { extensions 10 to 20; }\nextend M { optional int32 n = 10; }\nservice S { rpc Get(M) returns (M); }\n",
+    )
+    .unwrap();
+    let out = micro_gen(dir.path(), &["sdk", "--lang", "ts", "--proto", "x.proto", "--out", "out"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("extensions are not supported, ignored") && err.contains("[x.proto:4:12]"), "{err}");
+    assert!(dir.path().join("out/package.json").exists());
 }
 
 #[test]

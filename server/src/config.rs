@@ -41,6 +41,8 @@ use crate::{
         Change, ChangeSet, DeleteRequest, DeleteResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
         SetRequest, SetResponse, Value, config_server::Config,
     },
+    persist::Persist,
+    shared::Shared,
 };
 
 /// Namespace used when a request leaves it empty.
@@ -57,6 +59,26 @@ enum Node {
 }
 
 impl Node {
+    /// The persisted form (`--data`): objects as `{"o": {...}}`, leaves as `{"v": value, "s": secret}`,
+    /// so secret marks survive a restart.
+    fn to_stored(&self) -> Json {
+        match self {
+            Self::Object(map) => {
+                serde_json::json!({ "o": map.iter().map(|(k, v)| (k.clone(), v.to_stored())).collect::<serde_json::Map<_, _>>() })
+            }
+            Self::Leaf { value, secret } => serde_json::json!({ "v": value, "s": secret }),
+        }
+    }
+
+    /// Reads [`Node::to_stored`]'s form back; `None` for anything else.
+    fn from_stored(stored: &Json) -> Option<Self> {
+        if let Some(map) = stored.get("o").and_then(Json::as_object) {
+            let children = map.iter().map(|(k, v)| Some((k.clone(), Self::from_stored(v)?))).collect::<Option<_>>()?;
+            return Some(Self::Object(children));
+        }
+        Some(Self::Leaf { value: stored.get("v")?.clone(), secret: stored.get("s")?.as_bool()? })
+    }
+
     /// The node for a JSON value, its leaves marked `secret`.
     fn from_json(value: Json, secret: bool) -> Self {
         match value {
@@ -201,13 +223,44 @@ struct Namespace {
     updated: u64,
 }
 
+/// Persistence table of the namespaces (`--data`): namespace → `{"root": tree, "updated": secs}`.
+const TABLE: &str = "config.namespaces";
+
 /// The `config.Config` service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConfigService {
     namespaces: Arc<Mutex<BTreeMap<String, Namespace>>>,
+    persist: Persist,
+    shared: Shared,
 }
 
 impl ConfigService {
+    /// The service with the namespaces persisted by an earlier run (`--data`).
+    pub(crate) fn new(shared: &Shared) -> Self {
+        let mut namespaces = BTreeMap::new();
+        for (name, value) in shared.persist.load(TABLE) {
+            let Ok(stored) = serde_json::from_slice::<Json>(&value) else { continue };
+            let (Some(root), Some(updated)) =
+                (stored.get("root").and_then(Node::from_stored), stored.get("updated").and_then(Json::as_u64))
+            else {
+                continue;
+            };
+            namespaces.insert(String::from_utf8_lossy(&name).into_owned(), Namespace { root, updated });
+        }
+        Self { namespaces: Arc::new(Mutex::new(namespaces)), persist: shared.persist.clone(), shared: shared.clone() }
+    }
+
+    /// Writes `name`'s namespace through to the database (`--data`), or removes it when gone.
+    fn persist_namespace(&self, name: &str, ns: Option<&Namespace>) -> Result<(), Status> {
+        match ns {
+            Some(ns) => {
+                let stored = serde_json::json!({ "root": ns.root.to_stored(), "updated": ns.updated });
+                self.persist.put(TABLE, name.as_bytes(), stored.to_string().as_bytes())
+            }
+            None => self.persist.remove(TABLE, name.as_bytes()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Namespace>> {
         self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -237,6 +290,12 @@ fn split_path(path: &str) -> Vec<&str> {
 #[tonic::async_trait]
 impl Config for ConfigService {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        crate::auth::authorize_namespace(
+            request.extensions(),
+            &self.shared,
+            &request.get_ref().namespace,
+            "config.Config.Get",
+        )?;
         let req = request.into_inner();
         let reveal = req.options.is_some_and(|o| o.secret);
         let (node, _) = self.lookup(&req.namespace, &req.path, "config.Config.Get")?;
@@ -245,6 +304,7 @@ impl Config for ConfigService {
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
         const ID: &str = "config.Config.Set";
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, &request.get_ref().namespace, ID)?;
         let req = request.into_inner();
         let Some(value) = req.value else {
             return Err(MicroError::bad_request(ID, "no value specified").into());
@@ -255,13 +315,22 @@ impl Config for ConfigService {
         let node = Node::from_json(json, secret);
         let mut namespaces = self.lock();
         let name = namespace_or_default(&req.namespace).to_owned();
-        let root = namespaces.remove(&name).map_or_else(|| Node::Object(BTreeMap::new()), |ns| ns.root);
+        // Clone, so a failed write-through leaves the namespace as it was.
+        let root = namespaces.get(&name).map_or_else(|| Node::Object(BTreeMap::new()), |ns| ns.root.clone());
         let root = root.set(&split_path(&req.path), node);
-        namespaces.insert(name, Namespace { root, updated: unix_now() });
+        let ns = Namespace { root, updated: unix_now() };
+        self.persist_namespace(&name, Some(&ns))?;
+        namespaces.insert(name, ns);
         Ok(Response::new(SetResponse {}))
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
+        crate::auth::authorize_namespace(
+            request.extensions(),
+            &self.shared,
+            &request.get_ref().namespace,
+            "config.Config.Delete",
+        )?;
         let req = request.into_inner();
         let name = namespace_or_default(&req.namespace);
         let mut namespaces = self.lock();
@@ -274,10 +343,17 @@ impl Config for ConfigService {
                 namespaces.remove(name);
             }
         }
+        self.persist_namespace(name, namespaces.get(name))?;
         Ok(Response::new(DeleteResponse {}))
     }
 
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
+        crate::auth::authorize_namespace(
+            request.extensions(),
+            &self.shared,
+            &request.get_ref().namespace,
+            "config.Config.Read",
+        )?;
         let req = request.into_inner();
         let (node, updated) = self.lookup(&req.namespace, &req.path, "config.Config.Read")?;
         let data = node.render(false);

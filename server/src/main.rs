@@ -7,16 +7,25 @@ use std::{net::SocketAddr, process::ExitCode};
 use clap::Parser;
 use micro_server::{Options, Server};
 
-/// In-memory reference gRPC server for Micro's core services (store, config, debug).
+/// Reference gRPC server for every Micro core service, in memory or persisted with --data.
 #[derive(Debug, Parser)]
 #[command(name = "micro-server", version, about)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8081")]
     address: SocketAddr,
-    /// Honour the test-only metadata x-micro-test-delay-ms and x-micro-test-echo.
+    /// Honour the test-only metadata x-micro-test-* (tests/conformance/README.md).
     #[arg(long)]
     test_hooks: bool,
+    /// Enforce auth: verify bearer tokens, evaluate rules, keep namespaces apart (Micro's spec B1).
+    #[arg(long)]
+    auth: bool,
+    /// Keep store, blobs, config, auth and events in DIR (an embedded redb database) across restarts.
+    #[arg(long, value_name = "DIR")]
+    data: Option<std::path::PathBuf>,
+    /// Largest message decoded or encoded, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = micro_server::DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
 }
 
 /// Completes on ctrl-c or, on Unix, SIGTERM.
@@ -44,7 +53,13 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let options = Options { address: args.address, test_hooks: args.test_hooks };
+    let options = Options {
+        address: args.address,
+        test_hooks: args.test_hooks,
+        auth: args.auth,
+        data_dir: args.data,
+        max_message_size: args.max_message_size,
+    };
     let result = async {
         let server = Server::bind(options).await?;
         println!("micro-server listening on {}", server.local_addr());

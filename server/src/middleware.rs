@@ -4,8 +4,11 @@
 //! 1. counts the request (for `debug.Debug/Stats`) and records the caller's `authorization`
 //!    and `micro-namespace` metadata as a [`CallContext`] request extension;
 //! 2. rejects an `authorization` value that does not start with `Bearer ` with Micro error 401
-//!    `micro-server` / `invalid authorization header. expected Bearer schema` (spec B1 step 1;
-//!    any bearer token is accepted for now);
+//!    `micro-server` / `invalid authorization header. expected Bearer schema` (spec B1 step 1),
+//!    then identifies the caller with [`AuthState::check_call`] and records it as a
+//!    [`Caller`] request extension; with `--auth` that check also rejects an invalid or expired
+//!    token and every call the namespace's rules forbid (401 / 403, see [`crate::auth`]);
+//!    without `--auth` any bearer token is accepted;
 //! 3. with test hooks on, waits `x-micro-test-delay-ms` milliseconds;
 //! 4. bounds steps 2–3 plus the handler (up to the response headers) by the call's deadline
 //!    (`grpc-timeout`) and answers `DEADLINE_EXCEEDED` (no Micro error) when it passes; the
@@ -30,7 +33,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use crate::error::MicroError;
+use crate::{
+    auth::{AuthState, Caller},
+    error::MicroError,
+};
 
 /// How much earlier than the call's deadline the server answers `DEADLINE_EXCEEDED`.
 pub(crate) const DEADLINE_MARGIN: Duration = Duration::from_millis(5);
@@ -92,12 +98,14 @@ pub(crate) struct CallContext {
 pub(crate) struct MicroLayer {
     test_hooks: bool,
     stats: Arc<Stats>,
+    auth: Arc<AuthState>,
 }
 
 impl MicroLayer {
-    /// A layer that honours the test hooks when `test_hooks` is set and counts into `stats`.
-    pub(crate) fn new(test_hooks: bool, stats: Arc<Stats>) -> Self {
-        Self { test_hooks, stats }
+    /// A layer that honours the test hooks when `test_hooks` is set, counts into `stats` and
+    /// checks callers with `auth`.
+    pub(crate) fn new(test_hooks: bool, stats: Arc<Stats>, auth: Arc<AuthState>) -> Self {
+        Self { test_hooks, stats, auth }
     }
 }
 
@@ -105,7 +113,7 @@ impl<S> Layer<S> for MicroLayer {
     type Service = MicroService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MicroService { inner, test_hooks: self.test_hooks, stats: self.stats.clone() }
+        MicroService { inner, test_hooks: self.test_hooks, stats: self.stats.clone(), auth: self.auth.clone() }
     }
 }
 
@@ -115,6 +123,7 @@ pub(crate) struct MicroService<S> {
     inner: S,
     test_hooks: bool,
     stats: Arc<Stats>,
+    auth: Arc<AuthState>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
@@ -146,6 +155,11 @@ where
             namespace: header_str(headers, "micro-namespace").map(str::to_owned),
         };
         let bad_authorization = authorization.as_deref().is_some_and(|value| !value.starts_with("Bearer "));
+        let checked = if bad_authorization {
+            Ok(Caller::default())
+        } else {
+            self.auth.check_call(req.uri().path(), context.token.as_deref(), context.namespace.as_deref())
+        };
         // The instant is fixed here, synchronously, so it is always earlier than the one tonic's
         // own grpc-timeout layer (outside this one) fixes after calling us: whatever the
         // scheduling, this layer answers DEADLINE_EXCEEDED before tonic answers CANCELLED.
@@ -166,6 +180,13 @@ where
             Vec::new()
         };
         req.extensions_mut().insert(context);
+        let denied = match checked {
+            Ok(caller) => {
+                req.extensions_mut().insert(caller);
+                None
+            }
+            Err(err) => Some(err),
+        };
 
         Box::pin(async move {
             let work = async move {
@@ -174,6 +195,9 @@ where
                         "micro-server",
                         "invalid authorization header. expected Bearer schema",
                     );
+                    return Ok(Status::from(err).into_http());
+                }
+                if let Some(err) = denied {
                     return Ok(Status::from(err).into_http());
                 }
                 if let Some(delay) = delay {

@@ -31,6 +31,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -40,6 +41,8 @@ use crate::{
         ReadRequest, ReadResponse, Record, TablesRequest, TablesResponse, WriteRequest, WriteResponse,
         store_server::Store,
     },
+    persist::Persist,
+    shared::Shared,
 };
 
 /// Database and table used when a request leaves them empty.
@@ -143,13 +146,73 @@ fn or_default(name: &str) -> &str {
     if name.is_empty() { DEFAULT } else { name }
 }
 
+/// Persistence table of the records (`--data`).
+const TABLE: &str = "store.records";
+
+/// Persistence key of a record: `database NUL table NUL key`.
+fn persist_key(database: &str, table: &str, key: &str) -> Vec<u8> {
+    [database.as_bytes(), b"\0", table.as_bytes(), b"\0", key.as_bytes()].concat()
+}
+
+/// Unix milliseconds of `at` (an `Instant` in this process's clock).
+fn unix_ms(at: Instant, now: Instant) -> i64 {
+    let now_ms = i64::try_from(crate::shared::unix_now_ms()).unwrap_or(i64::MAX);
+    let left = i64::try_from(at.saturating_duration_since(now).as_millis()).unwrap_or(i64::MAX);
+    now_ms.saturating_add(left)
+}
+
 /// The `store.Store` service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct StoreService {
     data: Arc<Mutex<Databases>>,
+    persist: Persist,
+    shared: Shared,
 }
 
 impl StoreService {
+    /// The service with the records persisted by an earlier run (`--data`), expired ones left out.
+    pub(crate) fn new(shared: &Shared) -> Self {
+        let now = Instant::now();
+        let now_ms = i64::try_from(crate::shared::unix_now_ms()).unwrap_or(i64::MAX);
+        let mut data = Databases::new();
+        for (key, value) in shared.persist.load(TABLE) {
+            let mut parts = key.splitn(3, |b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned());
+            let (Some(database), Some(table), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let Ok(record) = Record::decode(value.as_slice()) else { continue };
+            // `expiry` holds the absolute expiry time in unix milliseconds (0 = never).
+            let expires_at = match record.expiry {
+                0 => None,
+                at => Some(now + Duration::from_millis(u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0))),
+            };
+            let entry = Entry {
+                value: record.value,
+                metadata: record.metadata.into_iter().map(|(k, f)| (k, f.value)).collect(),
+                expires_at,
+            };
+            if entry.live(now) {
+                data.entry(database).or_default().entry(table).or_default().insert(key, entry);
+            }
+        }
+        Self { data: Arc::new(Mutex::new(data)), persist: shared.persist.clone(), shared: shared.clone() }
+    }
+
+    /// Writes a record through to the database (`--data`).
+    fn persist_entry(&self, database: &str, table: &str, key: &str, entry: &Entry, now: Instant) -> Result<(), Status> {
+        let record = Record {
+            key: key.to_owned(),
+            value: entry.value.clone(),
+            expiry: entry.expires_at.map_or(0, |at| unix_ms(at, now)),
+            metadata: entry
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Field { r#type: "string".to_owned(), value: v.clone() }))
+                .collect(),
+        };
+        self.persist.put(TABLE, &persist_key(database, table, key), &record.encode_to_vec())
+    }
+
     fn lock(&self) -> MutexGuard<'_, Databases> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters for a test server, so keep serving.
@@ -172,6 +235,8 @@ fn purge(data: &mut Databases, now: Instant) {
 impl Store for StoreService {
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
         const ID: &str = "store.Store.Read";
+        let database = request.get_ref().options.as_ref().map_or("", |o| o.database.as_str());
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, database, ID)?;
         let req = request.into_inner();
         let opts = req.options.unwrap_or_default();
         let order = Order::parse(&opts.order, ID)?;
@@ -204,6 +269,8 @@ impl Store for StoreService {
 
     async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
         const ID: &str = "store.Store.Write";
+        let database = request.get_ref().options.as_ref().map_or("", |o| o.database.as_str());
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, database, ID)?;
         let req = request.into_inner();
         let Some(record) = req.record else {
             return Err(MicroError::bad_request(ID, "no record specified").into());
@@ -220,6 +287,12 @@ impl Store for StoreService {
             metadata: record.metadata.into_iter().map(|(k, field)| (k, field.value)).collect(),
             expires_at,
         };
+        let (database, table) = (or_default(&opts.database), or_default(&opts.table));
+        if entry.live(now) {
+            self.persist_entry(database, table, &record.key, &entry, now)?;
+        } else {
+            self.persist.remove(TABLE, &persist_key(database, table, &record.key))?;
+        }
         let mut data = self.lock();
         purge(&mut data, now);
         if entry.live(now) {
@@ -239,8 +312,12 @@ impl Store for StoreService {
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
+        const ID: &str = "store.Store.Delete";
+        let database = request.get_ref().options.as_ref().map_or("", |o| o.database.as_str());
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, database, ID)?;
         let req = request.into_inner();
         let opts = req.options.unwrap_or_default();
+        self.persist.remove(TABLE, &persist_key(or_default(&opts.database), or_default(&opts.table), &req.key))?;
         let mut data = self.lock();
         if let Some(table) =
             data.get_mut(or_default(&opts.database)).and_then(|tables| tables.get_mut(or_default(&opts.table)))
@@ -255,6 +332,8 @@ impl Store for StoreService {
 
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<Self::ListStream>, Status> {
         const ID: &str = "store.Store.List";
+        let database = request.get_ref().options.as_ref().map_or("", |o| o.database.as_str());
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, database, ID)?;
         let opts = request.into_inner().options.unwrap_or_default();
         let order = Order::parse(&opts.order, ID)?;
         let now = Instant::now();
@@ -271,7 +350,9 @@ impl Store for StoreService {
         Ok(Response::new(tokio_stream::once(Ok(ListResponse { keys }))))
     }
 
-    async fn databases(&self, _request: Request<DatabasesRequest>) -> Result<Response<DatabasesResponse>, Status> {
+    async fn databases(&self, request: Request<DatabasesRequest>) -> Result<Response<DatabasesResponse>, Status> {
+        // Every database: for admins (and services) of `micro` only.
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, "micro", "store.Store.Databases")?;
         let mut data = self.lock();
         purge(&mut data, Instant::now());
         let databases = data.keys().cloned().collect();
@@ -279,6 +360,8 @@ impl Store for StoreService {
     }
 
     async fn tables(&self, request: Request<TablesRequest>) -> Result<Response<TablesResponse>, Status> {
+        let database = request.get_ref().database.as_str();
+        crate::auth::authorize_namespace(request.extensions(), &self.shared, database, "store.Store.Tables")?;
         let req = request.into_inner();
         let mut data = self.lock();
         purge(&mut data, Instant::now());

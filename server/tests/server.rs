@@ -476,9 +476,10 @@ async fn debug_health_stats_and_unimplemented_services() {
     assert!(stats.requests >= 3, "{stats:?}");
     assert!(stats.errors >= 1, "{stats:?}");
 
+    // auth is implemented now (tests/auth.rs); unknown services are covered in tests/services.rs.
     let err = AuthClient::new(channel).token(TokenRequest::default()).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert_eq!(MicroError::from_status(&err), None);
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(MicroError::from_status(&err).map(|e| e.detail), Some("Credentials or a refresh token required".into()));
     server.stop().await;
 }
 
@@ -612,7 +613,7 @@ async fn hooks_are_ignored_without_test_hooks() {
 #[tokio::test]
 async fn binding_a_used_address_fails() {
     let server = Running::start(false).await;
-    let err = Server::bind(Options { address: server.addr, test_hooks: false }).await.unwrap_err();
+    let err = Server::bind(Options { address: server.addr, ..Options::default() }).await.unwrap_err();
     assert!(matches!(err, micro_server::Error::Bind { address, .. } if address == server.addr));
     assert_eq!(err.to_string(), format!("cannot listen on {}", server.addr));
     assert_eq!(Options::default().address.to_string(), "127.0.0.1:8081");

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cases;
+
 use std::net::SocketAddr;
 
 use micro_server::{Options, Server};
@@ -21,8 +23,13 @@ pub struct Running {
 impl Running {
     /// Starts a server on 127.0.0.1:0.
     pub async fn start(test_hooks: bool) -> Self {
+        Self::start_with(Options { test_hooks, ..Options::default() }).await
+    }
+
+    /// Starts a server with `options`, on 127.0.0.1:0 whatever `options.address` says.
+    pub async fn start_with(options: Options) -> Self {
         let server =
-            Server::bind(Options { address: "127.0.0.1:0".parse().expect("address"), test_hooks }).await.expect("bind");
+            Server::bind(Options { address: "127.0.0.1:0".parse().expect("address"), ..options }).await.expect("bind");
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0, "port 0 must be resolved to the bound port");
         let (stop, stopped) = oneshot::channel::<()>();

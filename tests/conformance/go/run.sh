@@ -3,8 +3,12 @@
 # go.mod nor go.sum (they are generated from templates pinned to verified versions), gofmt -l,
 # go vet, compares the gen/ packages with what the real protoc-gen-go and protoc-gen-go-grpc
 # generate from the same descriptor set (every file, byte for byte but the "Code generated" line),
-# then runs the conformance runner (go test) against `micro-gen serve --test-hooks`.
-# Needs: go on PATH, MICRO_GEN_BIN. Scratch work under ${MICRO_CACHE:-<repo>/.cache}/go-*.
+# generates the kitchen-sink SDK from tests/protos/kitchen (module microgen.local/kitchen-sdk, for
+# "sdk": "kitchen" case files), then runs the conformance runner (go test) against
+# `micro-gen serve --test-hooks`, which writes $CONFORMANCE_RESULTS/go.json
+# (default <repo>/.cache/conformance-results).
+# Needs: go on PATH, MICRO_GEN_BIN; MICRO_CONFORMANCE_CASES overrides the case directory.
+# Scratch work under ${MICRO_CACHE:-<repo>/.cache}/go-*.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
@@ -85,6 +89,18 @@ rm -f "$WORK/edge-sdk/.micro-gen-manifest"
 (cd "$WORK/edge-sdk" && go vet ./... && unformatted="$(gofmt -l ./*.go)" && [[ -z "$unformatted" ]]) ||
   { echo "error: the edge-case SDK does not vet, or its runtime is not gofmt-clean" >&2; exit 1; }
 
+echo "==> kitchen-sink SDK (tests/protos/kitchen): generate, vet, build"
+KITCHEN_MODULE="microgen.local/kitchen-sdk"
+KITCHEN_PROTO="$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto"
+"$MICRO_GEN_BIN" sdk --lang go --proto "$KITCHEN_PROTO" -I "$REPO/tests/protos/kitchen" --out "$WORK/kitchen" \
+  --package-name "$KITCHEN_MODULE" >/dev/null
+rm -f "$WORK/kitchen/.micro-gen-manifest"
+"$MICRO_GEN_BIN" descriptor --proto "$KITCHEN_PROTO" -I "$REPO/tests/protos/kitchen" -o "$WORK/kitchen.binpb"
+PATH="$WORK/plugins:$PATH" "$WORK/refgen-bin" -set "$WORK/kitchen.binpb" -module "$KITCHEN_MODULE" -out "$WORK/ref-kitchen"
+compare "kitchen sink" "$WORK/ref-kitchen" "$WORK/kitchen"
+(cd "$WORK/kitchen" && go vet ./... && go build ./... && unformatted="$(gofmt -l ./*.go)" && [[ -z "$unformatted" ]]) ||
+  { echo "error: the kitchen-sink SDK does not vet or build, or its runtime is not gofmt-clean" >&2; exit 1; }
+
 echo "==> conformance (go test)"
 mkdir -p "$WORK/runner"
 cp "$HERE"/*_test.go "$WORK/runner/"
@@ -93,11 +109,17 @@ module microgen.local/conformance
 
 go 1.26.0
 
-require $MODULE v0.0.0
+require (
+	$MODULE v0.0.0
+	$KITCHEN_MODULE v0.0.0
+)
 
 replace $MODULE => ../sdk
+
+replace $KITCHEN_MODULE => ../kitchen
 MOD
 cp "$WORK/sdk/go.sum" "$WORK/runner/go.sum"
+export CONFORMANCE_RESULTS="${CONFORMANCE_RESULTS:-$REPO/.cache/conformance-results}"
 (cd "$WORK/runner" && go mod tidy && go vet ./... && MICRO_CONFORMANCE_CASES="${MICRO_CONFORMANCE_CASES:-$REPO/tests/conformance}" go test -count=1 -v ./... 2>&1 | tee "$WORK/test.log" | grep -E '^(=== RUN|--- FAIL|FAIL|ok|PASS)' | grep -v '=== RUN' || true)
 grep -q '^ok' "$WORK/test.log" || { cat "$WORK/test.log" >&2; echo "error: go test failed" >&2; exit 1; }
 passed="$(grep -cE '^        --- PASS' "$WORK/test.log" || true)"

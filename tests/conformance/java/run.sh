@@ -7,7 +7,10 @@
 # run; later runs only use ~/.m2. Scratch work lives under ${MICRO_CACHE:-<repo>/.cache}/java-work:
 # a copy of the SDK and of this runner, built as one Maven reactor with a single
 # `mvn verify` (compile the SDK with -Xlint, package its jar, compile the runner with -Werror,
-# run the JUnit 5 conformance cases through the generated `Micro` client, blocking and async,
+# run the JUnit 5 conformance cases through the generated `Micro` client, blocking and async
+# (case files with "sdk": "kitchen" through the kitchen-sink SDK generated from tests/protos/kitchen,
+# in a second runner module; results merged into $CONFORMANCE_RESULTS/java.json, default
+# <repo>/.cache/conformance-results; MICRO_CONFORMANCE_CASES overrides the case directory),
 # and RuntimeTest against an in-process server: retries, deadlines, cancellation, every stream kind;
 # compiler warnings fail the build), then javadoc with doclint over the SDK, then the keyword
 # fixture (keywords.proto) generated, compiled with javac -Werror and round-tripped.
@@ -43,6 +46,28 @@ mkdir -p "$WORK"
 cp -R "$REPO/sdks/java" "$WORK/sdk"
 mkdir -p "$WORK/conformance"
 cp -R "$REPO/tests/conformance/java/pom.xml" "$REPO/tests/conformance/java/src" "$WORK/conformance/"
+
+# The kitchen-sink SDK (tests/protos/kitchen), for case files with "sdk": "kitchen", and a second
+# copy of the conformance runner (ConformanceTest, plus KitchenTypedTest from kitchen/) built
+# against it: both SDKs have the same runtime classes (dev.micro.sdk.Micro, ...), so each runner
+# module sees exactly one of them.
+KITCHEN_GROUP="dev.micro.kitchen"
+KITCHEN_ARTIFACT="kitchen-sdk"
+"$MICRO_GEN_BIN" sdk --lang java --proto "$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto" \
+    -I "$REPO/tests/protos/kitchen" --out "$WORK/kitchen-sdk" --package-name "$KITCHEN_GROUP:$KITCHEN_ARTIFACT" \
+    --version "$SDK_VERSION" >/dev/null
+mkdir -p "$WORK/kitchen-conformance/src/test/java/dev/micro/conformance"
+cp "$REPO/tests/conformance/java/src/test/java/dev/micro/conformance/ConformanceTest.java" \
+    "$REPO/tests/conformance/java/kitchen/src/test/java/dev/micro/conformance/KitchenTypedTest.java" \
+    "$WORK/kitchen-conformance/src/test/java/dev/micro/conformance/"
+sed -e 's:<artifactId>micro-sdk-conformance</artifactId>:<artifactId>micro-kitchen-conformance</artifactId>:' \
+    -e "s:\${sdk.groupId}:$KITCHEN_GROUP:" -e "s:\${sdk.artifactId}:$KITCHEN_ARTIFACT:" \
+    -e "s:\${sdk.version}:$SDK_VERSION:" -e 's:\${micro.sdk}:kitchen:' \
+    -e 's:\${micro.classpath.file}:${project.build.directory}/runtime-classpath.txt:' \
+    "$REPO/tests/conformance/java/pom.xml" >"$WORK/kitchen-conformance/pom.xml"
+export CONFORMANCE_RESULTS="${CONFORMANCE_RESULTS:-$REPO/.cache/conformance-results}"
+mkdir -p "$CONFORMANCE_RESULTS"
+rm -f "$CONFORMANCE_RESULTS/java.json"   # each runner module merges its groups into it
 cat >"$WORK/pom.xml" <<POM
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -53,7 +78,9 @@ cat >"$WORK/pom.xml" <<POM
   <packaging>pom</packaging>
   <modules>
     <module>sdk</module>
+    <module>kitchen-sdk</module>
     <module>conformance</module>
+    <module>kitchen-conformance</module>
   </modules>
 </project>
 POM
@@ -61,19 +88,31 @@ POM
 echo "== mvn verify (SDK: compile + jar; runner: JUnit 5 conformance and runtime tests)"
 (
     cd "$WORK"
-    mvn -q -B -T1 -Dstyle.color=never verify \
+    mvn -q -B -T1 -Dstyle.color=never --fail-at-end verify \
         -Dsdk.groupId="$SDK_GROUP" -Dsdk.artifactId="$SDK_ARTIFACT" -Dsdk.version="$SDK_VERSION" \
-        -Dmicro.cases="$REPO/tests/conformance" \
+        -Dmicro.cases="${MICRO_CONFORMANCE_CASES:-$REPO/tests/conformance}" \
         -Dmicro.classpath.file="$WORK/classpath.txt" \
         -Dmaven.compiler.failOnWarning=true \
         -Dsurefire.reportFormat=plain -DtrimStackTrace=true 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d'
-)   # (Maven 3.8 prints colour resets even in batch mode; pipefail keeps its exit status)
+) || {  # (Maven 3.8 prints colour resets even in batch mode; pipefail keeps its exit status)
+    for module in conformance kitchen-conformance; do
+        if [ -s "$WORK/$module/target/conformance-failures.txt" ]; then
+            echo "== failed conformance cases ($module): group / case [mode] error"
+            cut -c 1-600 "$WORK/$module/target/conformance-failures.txt"
+        fi
+    done
+    exit 1
+}
 
 echo "== javadoc (doclint, every generated doc comment)"
 find "$WORK/sdk/src/main/java" -name '*.java' >"$WORK/sources.txt"
 javadoc -quiet -Xdoclint:all,-missing -d "$WORK/javadoc" -cp "$(cat "$WORK/classpath.txt")" @"$WORK/sources.txt" \
     2>&1 | grep -v '^Loading\|^Constructing\|^Generating\|^Building\|^Standard Doclet' || true
 [ -f "$WORK/javadoc/index.html" ] || { echo "run.sh: javadoc failed" >&2; exit 1; }
+find "$WORK/kitchen-sdk/src/main/java" -name '*.java' >"$WORK/kitchen-sources.txt"
+javadoc -quiet -Xdoclint:all,-missing -d "$WORK/kitchen-javadoc" -cp "$(cat "$WORK/classpath.txt")" \
+    @"$WORK/kitchen-sources.txt" 2>&1 | grep -v '^Loading\|^Constructing\|^Generating\|^Building\|^Standard Doclet' || true
+[ -f "$WORK/kitchen-javadoc/index.html" ] || { echo "run.sh: javadoc of the kitchen-sink SDK failed" >&2; exit 1; }
 
 echo "== keyword fixture (keywords.proto: generate, javac -Werror, round trip)"
 "$MICRO_GEN_BIN" sdk --lang java --out "$WORK/keywords" -I "$REPO/tests/conformance/java" \
@@ -84,5 +123,6 @@ javac -Xlint:all,-serial,-deprecation -Werror --release 17 -d "$WORK/keywords/cl
 java -cp "$WORK/keywords/classes:$(cat "$WORK/classpath.txt")" "$REPO/tests/conformance/java/KeywordsRoundTrip.java"
 
 report="$(ls "$WORK"/conformance/target/surefire-reports/*.txt 2>/dev/null | head -n 1 || true)"
-[ -n "$report" ] && grep -h "Tests run" "$WORK"/conformance/target/surefire-reports/*.txt
-ls "$WORK"/sdk/target/*.jar | sed 's:^:   built :'
+[ -n "$report" ] && grep -h "Tests run" "$WORK"/conformance/target/surefire-reports/*.txt \
+    "$WORK"/kitchen-conformance/target/surefire-reports/*.txt 2>/dev/null
+ls "$WORK"/sdk/target/*.jar "$WORK"/kitchen-sdk/target/*.jar | sed 's:^:   built :'

@@ -8,6 +8,12 @@
 # wheel in py-dist, a scratch copy of the SDK (the build never writes inside sdks/python) and
 # mypy's cache. Steps: build sdist + wheel, install the wheel, import it, mypy --strict the SDK
 # sources and tests/conformance/python/usage_example.py, then pytest the conformance cases.
+# The kitchen-sink SDK (tests/protos/kitchen) is generated into py-work/kitchen, built into a
+# wheel and installed with `pip --target` into py-work/kitchen-site (its import name is `micro`
+# too, so it stays out of the venv; the runner loads it as `micro_kitchen` from
+# MICRO_KITCHEN_SDK_PATH); mypy --strict checks its sources and
+# tests/conformance/python/kitchen_usage.py. Results go to $CONFORMANCE_RESULTS/python.json
+# (default <repo>/.cache/conformance-results); CONFORMANCE_DIR picks another directory of cases.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -35,6 +41,12 @@ TOOLS=(
     "types-protobuf==7.35.1.20260906"
     "types-grpcio==1.85.0.20261028"
 )
+
+# The results directory (and a CONFORMANCE_DIR of other cases), absolute: pytest runs elsewhere.
+CONFORMANCE_RESULTS="${CONFORMANCE_RESULTS:-$REPO/.cache/conformance-results}"
+mkdir -p "$CONFORMANCE_RESULTS"
+export CONFORMANCE_RESULTS="$(cd "$CONFORMANCE_RESULTS" && pwd)"
+if [ -n "${CONFORMANCE_DIR:-}" ]; then export CONFORMANCE_DIR="$(cd "$CONFORMANCE_DIR" && pwd)"; fi
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"   # no grpc-core INFO lines (GOAWAY on server stop)
@@ -70,6 +82,19 @@ echo "== mypy --strict (SDK sources, usage example)"
 (cd "$WORK/sdk/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy" -p micro)
 (cd "$WORK" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy" "$REPO/tests/conformance/python/usage_example.py")
 
+echo "== kitchen-sink SDK: generate, build, install into $WORK/kitchen-site, mypy --strict"
+"$MICRO_GEN_BIN" sdk --lang python --proto "$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto" \
+    -I "$REPO/tests/protos/kitchen" --out "$WORK/kitchen" --package-name micro-kitchen-sdk >/dev/null
+"$PY" -m build --no-isolation --wheel --outdir "$WORK/kitchen-dist" "$WORK/kitchen" >"$WORK/kitchen-build.log" 2>&1 || {
+    cat "$WORK/kitchen-build.log" >&2
+    exit 1
+}
+"$PY" -m pip install -q --no-deps --target "$WORK/kitchen-site" "$WORK"/kitchen-dist/*.whl
+(cd "$WORK/kitchen/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy-kitchen" -p micro)
+(cd "$WORK/kitchen-site" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy-kitchen" "$REPO/tests/conformance/python/kitchen_usage.py")
+
 echo "== conformance"
 cd "$WORK"
-"$PY" -m pytest -q -p no:cacheprovider --rootdir "$REPO/tests/conformance/python" "$REPO/tests/conformance/python" "$@"
+MICRO_KITCHEN_SDK_PATH="$WORK/kitchen-site" \
+    "$PY" -m pytest -q -p no:cacheprovider --rootdir "$REPO/tests/conformance/python" \
+    "$REPO/tests/conformance/python" "$@"

@@ -110,6 +110,12 @@ def _handlers(rec: Recorder) -> grpc.GenericRpcHandler:
             yield StringValue(value=str(n))
             time.sleep(0.01)
 
+    def slow(request: StringValue, context: grpc.ServicerContext) -> StringValue:
+        deadline = time.monotonic() + 5
+        while context.is_active() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return StringValue(value="slow")
+
     def unavailable_stream(request: StringValue, context: grpc.ServicerContext) -> Iterator[StringValue]:
         rec.attempt(context)
         context.abort(grpc.StatusCode.UNAVAILABLE, "down")
@@ -137,6 +143,7 @@ def _handlers(rec: Recorder) -> grpc.GenericRpcHandler:
             "DetailsError": unary(details_error),
             "StreamThenFail": unary_stream(stream_then_fail),
             "Endless": unary_stream(endless),
+            "Slow": unary(slow),
             "UnavailableStream": unary_stream(unavailable_stream),
             "Concat": grpc.stream_unary_rpc_method_handler(
                 concat, BytesValue.FromString, lambda m: m.SerializeToString()
@@ -452,6 +459,44 @@ def test_leaving_a_stream_early_cancels_it(mode: str, server: Tuple[str, Recorde
             assert await asyncio.get_running_loop().run_in_executor(None, rec.cancelled.wait, 5)
 
     asyncio.run(main())
+
+
+def test_cancellation_cancels_blocking_calls(server: Tuple[str, Recorder]) -> None:
+    address, rec = server
+    with micro.Channel(address) as channel:
+        # A unary call in flight: cancelled from another thread, long before the server answers.
+        token = micro.Cancellation()
+        assert not token.cancelled
+        threading.Timer(0.1, token.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(micro.MicroError) as unary_error:
+            channel.unary_unary("/test.T/Slow", StringValue(), StringValue, cancellation=token)
+        assert unary_error.value.code == grpc.StatusCode.CANCELLED
+        assert time.monotonic() - started < 3
+        assert token.cancelled
+        # An already cancelled token fails a call at once, whatever its kind.
+        with pytest.raises(micro.MicroError) as at_once:
+            channel.unary_unary("/test.T/Flaky", StringValue(), StringValue, cancellation=token)
+        assert at_once.value.code == grpc.StatusCode.CANCELLED
+        with pytest.raises(micro.MicroError) as client_stream:
+            channel.stream_unary("/test.T/Concat", [BytesValue(value=b"a")], BytesValue, cancellation=token)
+        assert client_stream.value.code == grpc.StatusCode.CANCELLED
+        # A stream being iterated: cancelled after some messages, the server sees it go.
+        stream_token = micro.Cancellation()
+        got: List[str] = []
+        threading.Timer(0.1, stream_token.cancel).start()
+        with pytest.raises(micro.MicroError) as stream_error:
+            for message in channel.unary_stream("/test.T/Endless", StringValue(), StringValue, cancellation=stream_token):
+                got.append(message.value)
+        assert stream_error.value.code == grpc.StatusCode.CANCELLED
+        assert got and rec.cancelled.wait(5)
+        # A token that is never cancelled changes nothing; cancelling it afterwards is harmless.
+        idle = micro.Cancellation()
+        assert channel.unary_unary("/test.T/Flaky", StringValue(), StringValue, cancellation=idle).value.startswith("ok")
+        upper = channel.stream_stream("/test.T/Upper", [StringValue(value="a")], StringValue, cancellation=idle)
+        assert [m.value for m in upper] == ["A"]
+        idle.cancel()
+        idle.cancel()
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -11,7 +11,11 @@
 # warning), `gem build` (must print no warning), `gem install --local` into the scratch GEM_HOME
 # and load it from there with -w (must print no warning), a usage smoke script, the
 # keyword-torture fixture (keywords/: generated into the scratch directory, every rpc called
-# through escaped names), then the minitest conformance runner against the copy's lib.
+# through escaped names), then the minitest conformance runner against the copy's lib. The
+# kitchen-sink SDK (tests/protos/kitchen) is generated into rb-work/kitchen (`ruby -wc` on every
+# file) and the `"sdk": "kitchen"` case files run in a second minitest process with its lib on
+# the load path (both SDKs define Micro::Client). Results go to $CONFORMANCE_RESULTS/ruby.json
+# (default <repo>/.cache/conformance-results); CONFORMANCE_DIR picks another directory of cases.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -23,6 +27,11 @@ GEMS="$CACHE/rb-gems"
 MICRO_GEN_BIN="$(cd "$(dirname "$MICRO_GEN_BIN")" && pwd)/$(basename "$MICRO_GEN_BIN")"
 export MICRO_GEN_BIN
 [ -x "$MICRO_GEN_BIN" ] || { echo "run.sh: MICRO_GEN_BIN=$MICRO_GEN_BIN is not executable" >&2; exit 1; }
+# The results directory (and a CONFORMANCE_DIR of other cases), absolute: minitest runs elsewhere.
+CONFORMANCE_RESULTS="${CONFORMANCE_RESULTS:-$REPO/.cache/conformance-results}"
+mkdir -p "$CONFORMANCE_RESULTS"
+export CONFORMANCE_RESULTS="$(cd "$CONFORMANCE_RESULTS" && pwd)"
+if [ -n "${CONFORMANCE_DIR:-}" ]; then export CONFORMANCE_DIR="$(cd "$CONFORMANCE_DIR" && pwd)"; fi
 shopt -s nullglob
 gemspecs=("$REPO"/sdks/ruby/*.gemspec)
 shopt -u nullglob
@@ -79,9 +88,25 @@ echo "== keyword-torture fixture (keywords/keywords.proto, generated into $WORK/
     --proto "$REPO/tests/conformance/ruby/keywords/keywords.proto" >/dev/null
 (cd "$WORK" && ruby -I"$WORK/keywords/lib" "$REPO/tests/conformance/ruby/keywords/test_keywords.rb")
 
-echo "== conformance (minitest)"
+echo "== kitchen-sink SDK (tests/protos/kitchen, generated into $WORK/kitchen)"
+"$MICRO_GEN_BIN" sdk --lang ruby --proto "$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto" \
+    -I "$REPO/tests/protos/kitchen" --out "$WORK/kitchen" --package-name micro-kitchen-sdk >/dev/null
+while IFS= read -r -d '' file; do
+    out="$(ruby -wc "$file" 2>&1)" || { echo "$out" >&2; exit 1; }
+    [ "$out" = "Syntax OK" ] || { echo "run.sh: $file: $out" >&2; exit 1; }
+done < <(find "$WORK/kitchen" \( -name '*.rb' -o -name '*.gemspec' \) -print0)
+
+rm -f "$CONFORMANCE_RESULTS/ruby.json"
+echo "== conformance (minitest, core SDK)"
 cd "$WORK"
-ruby -w -I"$WORK/sdk/lib" "$REPO/tests/conformance/ruby/test_conformance.rb" "$@" 2>&1 | tee "$WORK/conformance.log"
+set +e
+CONFORMANCE_SDK=core ruby -w -I"$WORK/sdk/lib" "$REPO/tests/conformance/ruby/test_conformance.rb" "$@" 2>&1 | tee "$WORK/conformance.log"
 status="${PIPESTATUS[0]}"
-if grep -q 'warning:' "$WORK/conformance.log"; then echo "run.sh: ruby printed warnings" >&2; exit 1; fi
-exit "$status"
+echo "== conformance (minitest, kitchen-sink SDK)"
+CONFORMANCE_SDK=kitchen CONFORMANCE_RESULTS_MERGE=1 ruby -w -I"$WORK/kitchen/lib" \
+    "$REPO/tests/conformance/ruby/test_conformance.rb" "$@" 2>&1 | tee "$WORK/conformance-kitchen.log"
+kitchen_status="${PIPESTATUS[0]}"
+set -e
+if grep -q 'warning:' "$WORK/conformance.log" "$WORK/conformance-kitchen.log"; then echo "run.sh: ruby printed warnings" >&2; exit 1; fi
+[ "$status" -eq 0 ] || exit "$status"
+exit "$kitchen_status"

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 # The reference server for the Ruby runners: `$MICRO_GEN_BIN serve --address 127.0.0.1:0
-# --test-hooks`, started on a free port.
+# --test-hooks [args...]`, started on a free port.
 
 module Conformance
   SERVER_START_TIMEOUT = 60
@@ -10,9 +10,9 @@ module Conformance
   class Server
     attr_reader :address
 
-    def initialize(binary)
+    def initialize(binary, args = [])
       @stdout_r, stdout_w = IO.pipe
-      @pid = Process.spawn(binary, 'serve', '--address', '127.0.0.1:0', '--test-hooks',
+      @pid = Process.spawn(binary, 'serve', '--address', '127.0.0.1:0', '--test-hooks', *args,
                            in: File::NULL, out: stdout_w, err: $stderr)
       stdout_w.close
       @address = wait_listening
@@ -53,10 +53,10 @@ module Conformance
     end
   end
 
-  # Starts a server from $MICRO_GEN_BIN, stopped when minitest finishes.
-  def self.start_server
+  # Starts a server from $MICRO_GEN_BIN with `args` appended, stopped when minitest finishes.
+  def self.start_server(args = [])
     binary = ENV.fetch('MICRO_GEN_BIN') { raise 'MICRO_GEN_BIN is not set: it must name the micro-gen binary' }
-    server = Server.new(binary)
+    server = Server.new(binary, args)
     Minitest.after_run { server.stop }
     server
   end

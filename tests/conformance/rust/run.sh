@@ -10,10 +10,13 @@
 #   RUSTDOCFLAGS=-D warnings, cargo test (its unit tests and the README's examples as doctests),
 #   cargo publish --dry-run (packages the crate and builds the package; needs crates.io's index).
 # Then, in the workspace: cargo test -p micro-client-conformance (every case through
-# micro_client::Micro, plus the SDK's retry, interceptor and deadline tests).
+# micro_client::Micro, "sdk": "kitchen" files through micro_kitchen::Micro, writing
+# $CONFORMANCE_RESULTS/rust.json; plus the SDK's retry, interceptor and deadline tests).
 #
 # Environment: MICRO_CACHE (scratch root); CARGO_TARGET_DIR (default <repo>/target, shared with the
-# workspace build so dependencies compile once).
+# workspace build so dependencies compile once); CONFORMANCE_RESULTS (default
+# <repo>/.cache/conformance-results); MICRO_CONFORMANCE_CASES (a directory or one case file instead
+# of tests/conformance). MICRO_GEN_BIN is not needed: the server runs in process.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +24,17 @@ REPO="$(cd "$HERE/../../.." && pwd)"
 if [[ ! -f "$REPO/sdks/rust/Cargo.toml" ]]; then
   echo "error: $REPO/sdks/rust/Cargo.toml is missing; generate the SDK first (micro-gen sdk --lang rust)" >&2
   exit 2
+fi
+
+# The tests run with the crate's directory as working directory: make the paths absolute.
+if [[ -n "${CONFORMANCE_RESULTS:-}" ]]; then
+  mkdir -p "$CONFORMANCE_RESULTS"
+  CONFORMANCE_RESULTS="$(cd "$CONFORMANCE_RESULTS" && pwd)"
+  export CONFORMANCE_RESULTS
+fi
+if [[ -n "${MICRO_CONFORMANCE_CASES:-}" ]]; then
+  MICRO_CONFORMANCE_CASES="$(realpath "$MICRO_CONFORMANCE_CASES")"
+  export MICRO_CONFORMANCE_CASES
 fi
 
 CACHE_ROOT="${MICRO_CACHE:-$REPO/.cache}"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds, type-checks and packs the generated TypeScript SDK (sdks/ts) in a scratch directory, then
-# runs the conformance cases (tests/conformance/*.json) against it and the reference server.
+# Builds, type-checks and packs the generated TypeScript SDK (sdks/ts) in a scratch directory,
+# generates, builds and packs the kitchen-sink SDK (tests/protos/kitchen) the same way, then runs
+# the conformance cases (tests/conformance/*.json; files with "sdk": "kitchen" through the
+# kitchen-sink SDK) against them and the reference server, writing $CONFORMANCE_RESULTS/ts.json.
 #
 #   MICRO_GEN_BIN=$PWD/target/debug/micro-gen bash tests/conformance/ts/run.sh
 #
 # Environment: MICRO_GEN_BIN (required, the built micro-gen binary); MICRO_CACHE (scratch root,
 # default <repo>/.cache; this script uses MICRO_CACHE/ts-sdk and writes nothing inside sdks/ or
-# tests/).
+# tests/); CONFORMANCE_DIR (the case files, default tests/conformance); CONFORMANCE_RESULTS (where
+# ts.json goes, default <repo>/.cache/conformance-results).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,12 +29,19 @@ if [[ ! -f "$REPO/sdks/ts/package.json" ]]; then
   exit 2
 fi
 
+# The case files and the results directory, absolute (relative ones are the caller's).
+CASES_DIR="$(cd "${CONFORMANCE_DIR:-$REPO/tests/conformance}" && pwd)"
+RESULTS_DIR="${CONFORMANCE_RESULTS:-$REPO/.cache/conformance-results}"
+mkdir -p "$RESULTS_DIR"
+RESULTS_DIR="$(cd "$RESULTS_DIR" && pwd)"
+
 CACHE_ROOT="${MICRO_CACHE:-$REPO/.cache}"
 mkdir -p "$CACHE_ROOT"
 WORK="$(cd "$CACHE_ROOT" && pwd)/ts-sdk"
 SDK="$WORK/sdk"
+KITCHEN="$WORK/kitchen"
 RUNNER="$WORK/runner"
-rm -rf "$SDK" "$RUNNER"
+rm -rf "$SDK" "$KITCHEN" "$RUNNER"
 rm -f "$WORK"/*.tgz
 mkdir -p "$SDK" "$RUNNER"
 
@@ -56,18 +66,37 @@ if [[ ! -f "$TARBALL" ]]; then
 fi
 echo "    $TARBALL"
 
+echo "==> generating the kitchen-sink SDK in $KITCHEN"
+"$MICRO_GEN_BIN" sdk --lang ts --proto "$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto" \
+  -I "$REPO/tests/protos/kitchen" --out "$KITCHEN" --package-name micro-kitchen-sdk
+cd "$KITCHEN"
+echo "==> npm install, build, tsc --noEmit, pack (kitchen-sink SDK)"
+npm install --no-audit --no-fund
+npm run build
+npx --no-install tsc --noEmit -p .
+KITCHEN_TARBALL_NAME="$(npm pack --loglevel=warn --pack-destination "$WORK" | tail -n 1)"
+KITCHEN_TARBALL="$WORK/$KITCHEN_TARBALL_NAME"
+[[ -f "$KITCHEN_TARBALL" ]] || { echo "error: npm pack did not produce $KITCHEN_TARBALL" >&2; exit 1; }
+echo "    $KITCHEN_TARBALL"
+
 echo "==> installing the conformance runner in $RUNNER"
-cp "$HERE/package.json" "$HERE/conformance.test.mjs" "$HERE/usage-example.ts" "$RUNNER/"
+cp "$HERE/package.json" "$HERE/conformance.test.mjs" "$HERE/usage-example.ts" "$HERE/kitchen-usage.ts" "$RUNNER/"
 cd "$RUNNER"
 npm install --no-audit --no-fund
-# The SDK under a fixed alias, whatever its package name.
-npm install --no-audit --no-fund "micro-sdk@file:$TARBALL"
+# The SDKs under fixed aliases, whatever their package names.
+npm install --no-audit --no-fund "micro-sdk@file:$TARBALL" "micro-kitchen-sdk@file:$KITCHEN_TARBALL"
 
 echo "==> tsc --noEmit --strict usage-example.ts"
 npx --no-install tsc --noEmit --strict \
   --target ES2022 --lib ES2022,DOM --module NodeNext --moduleResolution NodeNext --types node \
   usage-example.ts
 
+echo "==> tsc --noEmit --strict kitchen-usage.ts (the kitchen-sink SDK's message types)"
+npx --no-install tsc --noEmit --strict \
+  --target ES2022 --lib ES2022,DOM --module NodeNext --moduleResolution NodeNext --types node \
+  kitchen-usage.ts
+
 echo "==> node --test"
-MICRO_GEN_BIN="$MICRO_GEN_BIN" CONFORMANCE_DIR="$REPO/tests/conformance" MICRO_SDK_MODULE=micro-sdk \
+MICRO_GEN_BIN="$MICRO_GEN_BIN" CONFORMANCE_DIR="$CASES_DIR" CONFORMANCE_RESULTS="$RESULTS_DIR" \
+  MICRO_SDK_MODULE=micro-sdk MICRO_KITCHEN_SDK_MODULE=micro-kitchen-sdk \
   node --test "$RUNNER/conformance.test.mjs"

@@ -199,7 +199,9 @@ fn alias_for(
     if let Some(a) = aliases.get(&pkg.import_path) {
         return a.clone();
     }
-    let base = format!("{}pb", pkg.name.trim_end_matches('_'));
+    // `store` → `storepb`; a package already named like one (`emptypb`, the well-known types) stays.
+    let name = pkg.name.trim_end_matches('_');
+    let base = if name.ends_with("pb") { name.to_owned() } else { format!("{name}pb") };
     let mut a = base.clone();
     let mut n = 2;
     while !taken.insert(a.clone()) {
@@ -294,5 +296,22 @@ mod tests {
         let store = plan.root["services"].as_array().unwrap().iter().find(|s| s["full_name"] == "store.Store").unwrap();
         assert_eq!(store["accessor"], "Store");
         assert_eq!(store["grpc_client"], "storepb.StoreClient");
+    }
+
+    #[test]
+    fn aliases_add_pb_once_and_stay_unique() {
+        let (mut aliases, mut imports) = (HashMap::new(), Vec::new());
+        let mut taken: BTreeSet<String> = RESERVED_ALIASES.iter().map(|s| (*s).to_owned()).collect();
+        let empty = pb::GoPackage {
+            import_path: "google.golang.org/protobuf/types/known/emptypb".into(),
+            name: "emptypb".into(),
+        };
+        assert_eq!(alias_for(&empty, &mut aliases, &mut taken, &mut imports), "emptypb");
+        assert_eq!(alias_for(&empty, &mut aliases, &mut taken, &mut imports), "emptypb");
+        let store = pb::GoPackage { import_path: "example.com/sdk/gen/store".into(), name: "store".into() };
+        assert_eq!(alias_for(&store, &mut aliases, &mut taken, &mut imports), "storepb");
+        let other = pb::GoPackage { import_path: "example.com/sdk/gen/x/store".into(), name: "store".into() };
+        assert_eq!(alias_for(&other, &mut aliases, &mut taken, &mut imports), "storepb2");
+        assert_eq!(imports.len(), 3);
     }
 }

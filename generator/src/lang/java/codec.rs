@@ -228,7 +228,7 @@ pub(super) fn field_codec(
         }
         (label, ty) => {
             let v = value_of(model, ty, proto3, class_of);
-            let presence = matches!(ty, FieldType::Message(_)) || matches!(label, Label::Optional | Label::Required);
+            let presence = super::has_presence(*label, ty, proto3);
             let cond = if presence { format!("{var} != null") } else { v.non_default(var) };
             let size = block(&format!("if ({cond})"), &format!("size += {};", v.size(n, var)));
             let write = block(&format!("if ({cond})"), &v.write(n, var));

@@ -9,8 +9,11 @@
 //! Messages are lean, immutable classes (typed fields, builders, `equals`/`hashCode`). Their
 //! binary form is generated code on protobuf-java's `CodedOutputStream`/`CodedInputStream`
 //! (`codec.rs`: the statements per field, as protoc's Java code writes them); their JSON form goes
-//! through a `DynamicMessage` of the embedded descriptor and `JsonFormat`, so no `protoc` and no
-//! `GeneratedMessageV3` machinery is needed.
+//! through a `DynamicMessage` of the embedded descriptor and `JsonFormat` (whose type registry,
+//! built in `Dyn`, holds every message of the SDK's files and the well-known types, so a
+//! `google.protobuf.Any` of any of them prints and parses), so no `protoc` and no
+//! `GeneratedMessageV3` machinery is needed. proto2 `optional` fields have presence, and their
+//! getters fall back to the descriptor's default (`[default = ...]`).
 
 mod codec;
 pub mod names;
@@ -148,6 +151,14 @@ fn scalar_types(s: Scalar) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// Whether a singular field has explicit presence (a nullable store and `hasX()`): message
+/// fields, proto3 `optional` and oneof members, and every proto2 `optional` or `required` field.
+fn has_presence(label: Label, ty: &FieldType, proto3: bool) -> bool {
+    matches!(ty, FieldType::Message(_))
+        || matches!(label, Label::Optional | Label::Required)
+        || (!proto3 && label == Label::Singular)
+}
+
 /// The conversion of a message value read from a `DynamicMessage` into its Java class.
 fn from_dynamic(model: &Model, ty: &FieldType) -> String {
     match ty {
@@ -224,7 +235,7 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
             }
         }
         (label, ty) => {
-            let presence = matches!(ty, FieldType::Message(_)) || matches!(label, Label::Optional | Label::Required);
+            let presence = has_presence(*label, ty, proto3);
             v["kind"] = json!("single");
             v["presence"] = json!(presence);
             let (java, boxed, default, is_enum, enum_type) = match ty {
@@ -241,6 +252,23 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
                 }
                 FieldType::Map { .. } => unreachable!(),
             };
+            // proto2 defaults (`[default = ...]`, else the first enum value) come from the
+            // descriptor, which protobuf-java has already parsed.
+            let (default, enum_default) = match ty {
+                FieldType::Scalar(_) if !proto3 => (
+                    format!("(({boxed}) getDescriptor().findFieldByNumber({}).getDefaultValue())", f.number),
+                    "0".to_owned(),
+                ),
+                FieldType::Enum(_) if !proto3 => {
+                    let e = format!(
+                        "((com.google.protobuf.Descriptors.EnumValueDescriptor) getDescriptor().findFieldByNumber({}).getDefaultValue()).getNumber()",
+                        f.number
+                    );
+                    (e.clone(), e)
+                }
+                _ => (default, "0".to_owned()),
+            };
+            v["enum_default"] = json!(enum_default);
             // Storage: the primitive without presence, the boxed type (null = unset) with it.
             v["store_type"] = json!(if presence { boxed.clone() } else { java.clone() });
             v["java_type"] = json!(java);
@@ -333,10 +361,12 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let accessors = service_accessors(model);
     let mut renders = Vec::new();
     let mut services = Vec::new();
+    let mut descriptor_files = Vec::new();
     for file in model.targets() {
         let package = java_package(&file.package);
         let dir = format!("src/main/java/{}", package.replace('.', "/"));
         let outer = outer_class(&file.name);
+        descriptor_files.push(format!("{package}.{outer}.getDescriptor()"));
         let deps = file.dependencies.iter().map(|d| file_descriptor_expr(model, d)).collect::<Result<Vec<_>>>()?;
         let header = json!({ "generator": generator_name(), "proto_name": file.name, "package": package });
         let mut outer_view = header.clone();
@@ -375,6 +405,9 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         }
     }
     services.sort_by(|a, b| a["accessor"].as_str().cmp(&b["accessor"].as_str()));
+    // The usage example calls a method, so it shows a service that has one.
+    let with_methods: Vec<Value> =
+        services.iter().filter(|s| s["methods"].as_array().is_some_and(|m| !m.is_empty())).cloned().collect();
     let mut root = json!({
         "package_name": package_name,
         "group_id": group_id,
@@ -384,7 +417,8 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "user_agent": format!("micro-sdk-java/{version}"),
         "generator": generator_name(),
         "services": services,
-        "example_service": example_service(&services).unwrap_or(Value::Null),
+        "descriptor_files": descriptor_files,
+        "example_service": example_service(&with_methods).unwrap_or(Value::Null),
     });
     crate::lang::stamp_identity(
         &mut root,
@@ -488,6 +522,46 @@ mod tests {
         assert!(plan_err(&model, &bad));
         let ok = SdkOptions { package_name: Some("com.acme:acme-micro".into()), ..SdkOptions::default() };
         assert_eq!(super::plan(&model, &ok).unwrap().root["group_id"], "com.acme");
+    }
+
+    #[test]
+    fn any_registry_and_example_cover_the_plan() {
+        use crate::load::{ProtoSource, load};
+        let model = Model::build(&load(&ProtoSource::Bundled).unwrap()).unwrap();
+        let plan = plan(&model, &SdkOptions::default()).unwrap();
+        let files = plan.root["descriptor_files"].as_array().unwrap();
+        assert!(files.iter().any(|f| f == "dev.micro.sdk.store.StoreProto.getDescriptor()"));
+        assert_eq!(files.len(), model.targets().count());
+        assert_eq!(plan.root["example_service"]["full_name"], "store.Store");
+    }
+
+    #[test]
+    fn proto2_singular_fields_have_presence() {
+        let int = FieldType::Scalar(Scalar::Int32);
+        assert!(!has_presence(Label::Singular, &int, true));
+        assert!(has_presence(Label::Singular, &int, false));
+        assert!(has_presence(Label::Optional, &int, true));
+        assert!(has_presence(Label::Required, &int, false));
+        assert!(has_presence(Label::Singular, &FieldType::Message("a.B".into()), true));
+    }
+
+    #[test]
+    fn proto2_files_and_services_without_methods_render() {
+        use crate::load::{ProtoSource, load};
+        let source = "syntax = \"proto2\";\npackage p2;\nenum Mode { MODE_A = 1; MODE_B = 2; }\n\
+                      message Old {\n  optional int32 count = 1 [default = 7];\n  optional Mode mode = 2;\n\
+                      required int64 id = 3;\n}\nservice Nothing {}\nservice Real { rpc Get(Old) returns (Old); }\n";
+        let files = vec![("p2/old.proto".to_owned(), source.to_owned())];
+        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let templates = crate::render::TemplateSet::embedded("java");
+        let out = crate::generate(&model, crate::lang::Language::Java, &SdkOptions::default(), &templates).unwrap();
+        let text = |path: &str| out.iter().find(|f| f.path == path).map(|f| f.contents.clone()).unwrap();
+        let old = text("src/main/java/dev/micro/sdk/p2/Old.java");
+        assert!(old.contains("public boolean hasCount()"));
+        assert!(old.contains("((Integer) getDescriptor().findFieldByNumber(1).getDefaultValue())"));
+        assert!(old.contains("getDescriptor().findFieldByNumber(2).getDefaultValue()).getNumber()"));
+        assert!(text("src/main/java/dev/micro/sdk/Micro.java").contains("micro.real().get(...)"));
+        assert!(out.iter().any(|f| f.path == "src/main/java/dev/micro/sdk/p2/NothingClient.java"));
     }
 
     fn plan_err(model: &Model, options: &SdkOptions) -> bool {

@@ -387,16 +387,44 @@ impl TypeResolver<'_> {
         scope.import(&module, &exported, type_only)
     }
 
-    fn value_type(&mut self, scope: &mut Scope, ty: &FieldType) -> String {
+    /// The TypeScript type of a value of `ty` in a field of the message `parent`, as protoc-gen-es v2
+    /// types it and @bufbuild/protobuf v2 holds it at run time: `google.protobuf.Struct` is
+    /// `JsonObject` (except inside `google.protobuf.Value`), maps with 32-bit integer keys are
+    /// keyed by `number`. Wrapper unboxing is the caller's business (singular fields only).
+    fn value_type(&mut self, scope: &mut Scope, ty: &FieldType, parent: &str) -> String {
         match ty {
             FieldType::Scalar(s) => scalar_type(*s).to_owned(),
+            FieldType::Message(n) if n == "google.protobuf.Struct" && parent != "google.protobuf.Value" => {
+                scope.import("@bufbuild/protobuf", "JsonObject", true)
+            }
             FieldType::Enum(n) | FieldType::Message(n) => self.name(scope, n, false, true),
-            FieldType::Map { value, .. } => {
-                let v = self.value_type(scope, value);
-                format!("{{ [key: string]: {v} }}")
+            FieldType::Map { key, value } => {
+                let k = match key {
+                    Scalar::Int32 | Scalar::Uint32 | Scalar::Sint32 | Scalar::Fixed32 | Scalar::Sfixed32 => "number",
+                    _ => "string",
+                };
+                let v = self.value_type(scope, value, parent);
+                format!("{{ [key: {k}]: {v} }}")
             }
         }
     }
+}
+
+/// The scalar a `google/protobuf/wrappers.proto` message wraps, or None for any other type.
+/// protobuf-es v2 unboxes singular wrapper fields outside a oneof to this scalar.
+fn wrapped_scalar(full_name: &str) -> Option<Scalar> {
+    Some(match full_name {
+        "google.protobuf.DoubleValue" => Scalar::Double,
+        "google.protobuf.FloatValue" => Scalar::Float,
+        "google.protobuf.Int64Value" => Scalar::Int64,
+        "google.protobuf.UInt64Value" => Scalar::Uint64,
+        "google.protobuf.Int32Value" => Scalar::Int32,
+        "google.protobuf.UInt32Value" => Scalar::Uint32,
+        "google.protobuf.BoolValue" => Scalar::Bool,
+        "google.protobuf.StringValue" => Scalar::String,
+        "google.protobuf.BytesValue" => Scalar::Bytes,
+        _ => return None,
+    })
 }
 
 fn scalar_type(s: Scalar) -> &'static str {
@@ -490,7 +518,7 @@ fn file_view(model: &Model, file: &File) -> FileView {
                         .filter(|g| g.oneof == Some(o))
                         .map(|g| CaseView {
                             case: oneof_case_name(&g.name),
-                            ts_type: resolver.value_type(scope, &g.ty),
+                            ts_type: resolver.value_type(scope, &g.ty, &m.full_name),
                             doc: doc(&g.comments, g.deprecated, format!("@generated from field: {}", field_decl(g))),
                         })
                         .collect();
@@ -508,7 +536,14 @@ fn file_view(model: &Model, file: &File) -> FileView {
                     });
                     continue;
                 }
-                let base = resolver.value_type(scope, &f.ty);
+                let base = match (&f.label, &f.ty) {
+                    (Label::Repeated | Label::Map, _) => resolver.value_type(scope, &f.ty, &m.full_name),
+                    (_, FieldType::Message(n)) => match wrapped_scalar(n) {
+                        Some(s) => scalar_type(s).to_owned(),
+                        None => resolver.value_type(scope, &f.ty, &m.full_name),
+                    },
+                    _ => resolver.value_type(scope, &f.ty, &m.full_name),
+                };
                 let (ts_type, optional) = match (&f.label, &f.ty) {
                     (Label::Repeated, _) => (format!("{base}[]"), false),
                     (Label::Map, _) => (base, false),
@@ -712,6 +747,47 @@ mod tests {
     fn file_vars_follow_protobuf_es() {
         assert_eq!(sanitize_file_name("store/store.proto"), "store_store");
         assert_eq!(sanitize_file_name("a/b-c.d/e.proto"), "a_b_c_d_e");
+    }
+
+    #[test]
+    fn field_types_follow_protobuf_es_for_wrappers_struct_and_map_keys() {
+        use crate::load::{ProtoSource, load};
+        let proto = r#"
+            syntax = "proto3";
+            package t;
+            import "google/protobuf/struct.proto";
+            import "google/protobuf/wrappers.proto";
+            message M {
+              google.protobuf.DoubleValue d = 1;
+              google.protobuf.Int64Value i = 2;
+              google.protobuf.BytesValue b = 3;
+              repeated google.protobuf.StringValue strings = 4;
+              google.protobuf.Struct s = 5;
+              repeated google.protobuf.Struct structs = 6;
+              map<int32, string> by_int = 7;
+              map<sint64, string> by_long = 8;
+              map<bool, google.protobuf.Struct> by_bool = 9;
+              oneof o { google.protobuf.BoolValue flag = 10; }
+            }
+        "#;
+        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
+        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let view = file_view(&model, model.file("t.proto").unwrap());
+        let m = &view.messages[0];
+        let ty =
+            |name: &str| m.members.iter().find(|f| f.name == name).map(|f| (f.ts_type.clone(), f.optional)).unwrap();
+        assert_eq!(ty("d"), ("number".into(), true));
+        assert_eq!(ty("i"), ("bigint".into(), true));
+        assert_eq!(ty("b"), ("Uint8Array".into(), true));
+        assert_eq!(ty("strings"), ("StringValue[]".into(), false));
+        assert_eq!(ty("s"), ("JsonObject".into(), true));
+        assert_eq!(ty("structs"), ("JsonObject[]".into(), false));
+        assert_eq!(ty("byInt"), ("{ [key: number]: string }".into(), false));
+        assert_eq!(ty("byLong"), ("{ [key: string]: string }".into(), false));
+        assert_eq!(ty("byBool"), ("{ [key: string]: JsonObject }".into(), false));
+        let oneof = m.members.iter().find(|f| f.is_oneof).unwrap();
+        assert_eq!(oneof.cases[0].ts_type, "BoolValue");
+        assert!(view.imports.iter().any(|i| i["names"].as_str().unwrap().contains("JsonObject")));
     }
 
     #[test]

@@ -14,7 +14,9 @@ over :mod:`grpc.aio`), which add what every call to Micro needs:
   with exponential backoff and jitter, never past the call's deadline;
 - errors: every failed call raises :class:`MicroError`, which carries Micro's error
   (``id``, ``micro_code``, ``detail``, ``status``) decoded from the ``errors.Error`` status
-  detail or from the JSON status message.
+  detail or from the JSON status message;
+- cancellation of blocking calls from another thread, through a :class:`Cancellation` (asyncio
+  calls are cancelled by cancelling their task).
 
 Micro's error message is decoded from the wire format here, so the runtime does not depend on
 a generated ``errors`` module.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -54,6 +57,7 @@ from google.protobuf.message import Message
 __all__ = [
     "USER_AGENT",
     "AsyncChannel",
+    "Cancellation",
     "Channel",
     "Metadata",
     "MicroError",
@@ -541,6 +545,60 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
+# --- Cancellation -------------------------------------------------------------------------------
+
+
+class Cancellation:
+    """Cancels blocking calls from another thread.
+
+    Pass it as ``cancellation=`` to one or more calls of a :class:`~micro.Micro` client,
+    then call :meth:`cancel` from any thread: each of those calls still running (a unary call
+    between retries too, or a stream being iterated) fails with :class:`MicroError` code
+    ``CANCELLED``, and a call started with an already cancelled token fails at once. (Calls of
+    :class:`~micro.AsyncMicro` are cancelled by cancelling their task.)
+
+    Example:
+        >>> token = Cancellation()
+        >>> threading.Timer(1.0, token.cancel).start()
+        >>> micro.store.read(ReadRequest(key="k"), cancellation=token)  # CANCELLED after 1 s
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._calls: List["grpc.Future[Any]"] = []
+
+    def cancel(self) -> None:
+        """Cancels every call the token was given to that is still running. Idempotent."""
+        with self._lock:
+            self._cancelled = True
+            calls, self._calls = self._calls, []
+        for call in calls:
+            call.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
+        with self._lock:
+            return self._cancelled
+
+    def _attach(self, call: "grpc.Future[Any]") -> None:
+        with self._lock:
+            if not self._cancelled:
+                self._calls.append(call)
+                return
+        call.cancel()
+
+    def _detach(self, call: "grpc.Future[Any]") -> None:
+        with self._lock:
+            if call in self._calls:
+                self._calls.remove(call)
+
+
+def _cancelled_error() -> MicroError:
+    return MicroError(grpc.StatusCode.CANCELLED, "the call was cancelled")
+
+
 # --- Blocking channel --------------------------------------------------------------------------
 
 
@@ -613,6 +671,7 @@ class Channel:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Metadata] = None,
+        cancellation: Optional[Cancellation] = None,
     ) -> T:
         """Makes a unary call, retrying it as the channel's :class:`RetryPolicy` says.
 
@@ -623,12 +682,13 @@ class Channel:
             timeout: Deadline of the whole call, retries included, in seconds; ``None`` for
                 the channel's default, 0 for none.
             metadata: Extra metadata for this call; its keys replace the channel's.
+            cancellation: Cancels the call from another thread.
 
         Returns:
             The response message.
 
         Raises:
-            MicroError: When the call fails (after any retries).
+            MicroError: When the call fails (after any retries) or is cancelled.
             ValueError: When ``timeout`` is negative.
         """
         call = self._channel.unary_unary(
@@ -639,14 +699,33 @@ class Channel:
         deadline = settings.deadline(timeout)
         retry = 0
         while True:
-            try:
-                return call(request, timeout=_remaining(deadline), metadata=call_metadata)
-            except grpc.RpcError as error:
-                delay = _sleep_for(settings, retry, deadline) if settings.should_retry(error, retry) else None
-                if delay is None:
-                    raise MicroError.from_rpc_error(error) from error
+            if cancellation is None:
+                try:
+                    return call(request, timeout=_remaining(deadline), metadata=call_metadata)
+                except grpc.RpcError as error:
+                    failure: grpc.RpcError = error
+            else:
+                if cancellation.cancelled:
+                    raise _cancelled_error()
+                future = call.future(request, timeout=_remaining(deadline), metadata=call_metadata)
+                cancellation._attach(future)
+                try:
+                    return future.result()
+                except grpc.FutureCancelledError:
+                    raise _cancelled_error() from None
+                except grpc.RpcError as error:
+                    if cancellation.cancelled:
+                        raise _cancelled_error() from error
+                    failure = error
+                finally:
+                    cancellation._detach(future)
+            delay = _sleep_for(settings, retry, deadline) if settings.should_retry(failure, retry) else None
+            if delay is None:
+                raise MicroError.from_rpc_error(failure) from failure
             time.sleep(delay)
             retry += 1
+            if cancellation is not None and cancellation.cancelled:
+                raise _cancelled_error()
 
     def unary_stream(
         self,
@@ -656,6 +735,7 @@ class Channel:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Metadata] = None,
+        cancellation: Optional[Cancellation] = None,
     ) -> Iterator[T]:
         """Starts a server-streaming call.
 
@@ -669,6 +749,7 @@ class Channel:
             timeout: Deadline of the whole stream, in seconds; ``None`` for the channel's
                 default, 0 for none.
             metadata: Extra metadata for this call; its keys replace the channel's.
+            cancellation: Cancels the call from another thread.
 
         Returns:
             An iterator of the responses. Iterating raises :class:`MicroError` when the call
@@ -686,7 +767,7 @@ class Channel:
             timeout=_remaining(settings.deadline(timeout)),
             metadata=settings.call_metadata(metadata),
         )
-        return _iterate(responses)
+        return _iterate(responses, cancellation)
 
     def stream_unary(
         self,
@@ -696,6 +777,7 @@ class Channel:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Metadata] = None,
+        cancellation: Optional[Cancellation] = None,
     ) -> T:
         """Makes a client-streaming call. It is never retried.
 
@@ -706,26 +788,46 @@ class Channel:
             timeout: Deadline of the call, in seconds; ``None`` for the channel's default, 0
                 for none.
             metadata: Extra metadata for this call; its keys replace the channel's.
+            cancellation: Cancels the call from another thread.
 
         Returns:
             The response message.
 
         Raises:
-            MicroError: When the call fails.
+            MicroError: When the call fails or is cancelled.
             ValueError: When ``timeout`` is negative.
         """
         call = self._channel.stream_unary(
             method, request_serializer=_serialize, response_deserializer=response_type.FromString
         )
         settings = self._settings
+        if cancellation is None:
+            try:
+                return call(
+                    iter(requests),
+                    timeout=_remaining(settings.deadline(timeout)),
+                    metadata=settings.call_metadata(metadata),
+                )
+            except grpc.RpcError as error:
+                raise MicroError.from_rpc_error(error) from error
+        if cancellation.cancelled:
+            raise _cancelled_error()
+        future = call.future(
+            iter(requests),
+            timeout=_remaining(settings.deadline(timeout)),
+            metadata=settings.call_metadata(metadata),
+        )
+        cancellation._attach(future)
         try:
-            return call(
-                iter(requests),
-                timeout=_remaining(settings.deadline(timeout)),
-                metadata=settings.call_metadata(metadata),
-            )
+            return future.result()
+        except grpc.FutureCancelledError:
+            raise _cancelled_error() from None
         except grpc.RpcError as error:
+            if cancellation.cancelled:
+                raise _cancelled_error() from error
             raise MicroError.from_rpc_error(error) from error
+        finally:
+            cancellation._detach(future)
 
     def stream_stream(
         self,
@@ -735,6 +837,7 @@ class Channel:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Metadata] = None,
+        cancellation: Optional[Cancellation] = None,
     ) -> Iterator[T]:
         """Starts a bidirectional-streaming call. It is never retried.
 
@@ -745,6 +848,7 @@ class Channel:
             timeout: Deadline of the whole stream, in seconds; ``None`` for the channel's
                 default, 0 for none.
             metadata: Extra metadata for this call; its keys replace the channel's.
+            cancellation: Cancels the call from another thread.
 
         Returns:
             An iterator of the responses. Iterating raises :class:`MicroError` when the call
@@ -762,7 +866,7 @@ class Channel:
             timeout=_remaining(settings.deadline(timeout)),
             metadata=settings.call_metadata(metadata),
         )
-        return _iterate(responses)
+        return _iterate(responses, cancellation)
 
     def close(self) -> None:
         """Closes the channel and cancels its active calls. Closing twice is harmless."""
@@ -780,14 +884,22 @@ class Channel:
         self.close()
 
 
-def _iterate(responses: Iterator[T]) -> Iterator[T]:
+def _iterate(responses: Iterator[T], cancellation: Optional[Cancellation] = None) -> Iterator[T]:
     """Yields a sync stream's responses, converting errors and cancelling when abandoned."""
+    if cancellation is not None:
+        cancellation._attach(cast("grpc.Future[Any]", responses))
     try:
+        if cancellation is not None and cancellation.cancelled:
+            raise _cancelled_error()
         for response in responses:
             yield response
     except grpc.RpcError as error:
+        if cancellation is not None and cancellation.cancelled:
+            raise _cancelled_error() from error
         raise MicroError.from_rpc_error(error) from error
     finally:
+        if cancellation is not None:
+            cancellation._detach(cast("grpc.Future[Any]", responses))
         cancel = getattr(responses, "cancel", None)
         if callable(cancel):
             cancel()

@@ -409,7 +409,8 @@ module Micro
     #
     # @return [Google::Protobuf::MessageExts] the response
     # @raise [Micro::Error]
-    def unary(path, request, input, output, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def unary(path, request, input, output, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil,
+              cancellation: nil)
       request = coerce(request, input)
       deadline = deadline_for(timeout)
       call_metadata = merge(metadata)
@@ -420,11 +421,15 @@ module Micro
         begin
           response = run(op, cancellation) { op.execute }
           on_headers&.call(op.metadata || {})
+          on_trailers&.call(op.trailing_metadata || {})
           return response
         rescue StandardError, ::GRPC::Core::CallError => e
           error = failure(e, cancellation)
           delay = cancellation&.cancelled? ? nil : retry_delay(error, attempt, deadline)
-          raise error, cause: e if delay.nil?
+          if delay.nil?
+            headers_of_failed(op, on_headers)
+            raise error, cause: e
+          end
 
           sleep(delay)
           attempt += 1
@@ -436,11 +441,11 @@ module Micro
     #
     # @return [Enumerator] of responses
     def server_streaming(path, request, input, output, timeout: nil, metadata: nil, on_headers: nil,
-                         cancellation: nil)
+                         on_trailers: nil, cancellation: nil)
       request = coerce(request, input)
       deadline = deadline_for(timeout)
       call_metadata = merge(metadata)
-      stream(on_headers, cancellation) do
+      stream(on_headers, on_trailers, cancellation) do
         @stub.server_streamer(path, request, marshal(input), unmarshal(output),
                               deadline: deadline, return_op: true, metadata: call_metadata)
       end
@@ -451,15 +456,17 @@ module Micro
     # @return [Google::Protobuf::MessageExts] the response
     # @raise [Micro::Error]
     def client_streaming(path, requests, input, output, timeout: nil, metadata: nil, on_headers: nil,
-                         cancellation: nil)
+                         on_trailers: nil, cancellation: nil)
       requests = requests.lazy.map { |r| coerce(r, input) }
       op = @stub.client_streamer(path, requests, marshal(input), unmarshal(output),
                                  deadline: deadline_for(timeout), return_op: true, metadata: merge(metadata))
       begin
         response = run(op, cancellation) { op.execute }
         on_headers&.call(op.metadata || {})
+        on_trailers&.call(op.trailing_metadata || {})
         response
       rescue StandardError, ::GRPC::Core::CallError => e
+        headers_of_failed(op, on_headers)
         raise failure(e, cancellation), cause: e
       end
     end
@@ -469,11 +476,11 @@ module Micro
     #
     # @return [Enumerator] of responses
     def bidi_streaming(path, requests, input, output, timeout: nil, metadata: nil, on_headers: nil,
-                       cancellation: nil)
+                       on_trailers: nil, cancellation: nil)
       requests = requests.lazy.map { |r| coerce(r, input) }
       deadline = deadline_for(timeout)
       call_metadata = merge(metadata)
-      stream(on_headers, cancellation) do
+      stream(on_headers, on_trailers, cancellation) do
         @stub.bidi_streamer(path, requests, marshal(input), unmarshal(output),
                             deadline: deadline, return_op: true, metadata: call_metadata)
       end
@@ -537,6 +544,13 @@ module Micro
       Error.new(::GRPC::Core::StatusCodes::CANCELLED, 'the call was cancelled')
     end
 
+    # Hands a failed call's response headers to `on_headers` when the server sent any before
+    # failing (a trailers-only failure has none: its metadata is the error's).
+    def headers_of_failed(op, on_headers)
+      headers = op&.metadata
+      on_headers&.call(headers) if headers.is_a?(Hash) && !headers.empty?
+    end
+
     # Runs a call operation with its cancellation token attached.
     def run(op, cancellation)
       cancellation&.attach(op)
@@ -545,7 +559,7 @@ module Micro
       cancellation&.detach(op)
     end
 
-    def stream(on_headers, cancellation, &start)
+    def stream(on_headers, on_trailers, cancellation, &start)
       Enumerator.new do |yielder|
         op = nil
         finished = false
@@ -554,8 +568,10 @@ module Micro
           run(op, cancellation) { op.execute.each { |response| yielder << response } }
           finished = true
           on_headers&.call(op.metadata || {})
+          on_trailers&.call(op.trailing_metadata || {})
         rescue StandardError, ::GRPC::Core::CallError => e
           finished = true
+          headers_of_failed(op, on_headers)
           raise failure(e, cancellation), cause: e
         ensure
           op&.cancel unless finished

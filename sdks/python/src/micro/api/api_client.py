@@ -14,8 +14,9 @@ class ApiClient:
     identifiers are rejected by the gateway.
 
     The synchronous client for ``api.Api``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "api.Api"
@@ -23,7 +24,7 @@ class ApiClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.AddToBlockListResponse:
+    def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.AddToBlockListResponse:
         """AddToBlockList adds an identifier to the block list of a namespace.
 
         Calls ``/api.Api/AddToBlockList`` (unary).
@@ -31,9 +32,9 @@ class ApiClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/api.Api/AddToBlockList", request, api_dot_api__pb2.AddToBlockListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/api.Api/AddToBlockList", request, api_dot_api__pb2.AddToBlockListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
+    def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
         """RemoveFromBlockList removes an identifier from the block list of a
         namespace.
 
@@ -42,9 +43,9 @@ class ApiClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/api.Api/RemoveFromBlockList", request, api_dot_api__pb2.RemoveFromBlockListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/api.Api/RemoveFromBlockList", request, api_dot_api__pb2.RemoveFromBlockListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.ReadBlockListResponse:
+    def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.ReadBlockListResponse:
         """ReadBlockList returns every identifier currently on the block list.
 
         Calls ``/api.Api/ReadBlockList`` (unary).
@@ -52,7 +53,7 @@ class ApiClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/api.Api/ReadBlockList", request, api_dot_api__pb2.ReadBlockListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/api.Api/ReadBlockList", request, api_dot_api__pb2.ReadBlockListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncApiClient:

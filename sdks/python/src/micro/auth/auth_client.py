@@ -13,8 +13,9 @@ class AuthClient:
     """Auth creates accounts, inspects access tokens and issues tokens.
 
     The synchronous client for ``auth.Auth``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "auth.Auth"
@@ -22,7 +23,7 @@ class AuthClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.GenerateResponse:
+    def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.GenerateResponse:
         """Generate creates a new account in the namespace given by options and
         returns it, including its plain-text secret. Requires an admin of that
         namespace. Fails with BadRequest (400) when id is empty or an account
@@ -33,9 +34,9 @@ class AuthClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Auth/Generate", request, auth_dot_auth__pb2.GenerateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Auth/Generate", request, auth_dot_auth__pb2.GenerateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.InspectResponse:
+    def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.InspectResponse:
         """Inspect validates an access token and returns the account it was issued
         to. Fails with BadRequest (400) for an invalid or unknown token.
 
@@ -44,9 +45,9 @@ class AuthClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Auth/Inspect", request, auth_dot_auth__pb2.InspectResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Auth/Inspect", request, auth_dot_auth__pb2.InspectResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.TokenResponse:
+    def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.TokenResponse:
         """Token exchanges an account id and secret, or a refresh token, for a new
         access token. Fails with BadRequest (400) "Credentials or a refresh token
         required" when neither id plus secret nor refresh_token is given. On the
@@ -59,7 +60,7 @@ class AuthClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Auth/Token", request, auth_dot_auth__pb2.TokenResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Auth/Token", request, auth_dot_auth__pb2.TokenResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncAuthClient:
@@ -119,8 +120,9 @@ class AccountsClient:
     """Accounts lists, deletes and changes the secrets of accounts.
 
     The synchronous client for ``auth.Accounts``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "auth.Accounts"
@@ -128,7 +130,7 @@ class AccountsClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
+    def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
         """List returns all accounts in a namespace. Requires an admin of that
         namespace.
 
@@ -137,9 +139,9 @@ class AccountsClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Accounts/List", request, auth_dot_auth__pb2.ListAccountsResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Accounts/List", request, auth_dot_auth__pb2.ListAccountsResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
+    def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
         """Delete removes an account and its refresh token. Requires an admin of the
         namespace; an account cannot delete itself.
 
@@ -148,9 +150,9 @@ class AccountsClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Accounts/Delete", request, auth_dot_auth__pb2.DeleteAccountResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Accounts/Delete", request, auth_dot_auth__pb2.DeleteAccountResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
+    def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
         """ChangeSecret replaces the secret of an account. Fails with BadRequest
         (400) when new_secret is empty or old_secret does not match.
 
@@ -159,7 +161,7 @@ class AccountsClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Accounts/ChangeSecret", request, auth_dot_auth__pb2.ChangeSecretResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Accounts/ChangeSecret", request, auth_dot_auth__pb2.ChangeSecretResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncAccountsClient:
@@ -214,8 +216,9 @@ class RulesClient:
     resources.
 
     The synchronous client for ``auth.Rules``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "auth.Rules"
@@ -223,7 +226,7 @@ class RulesClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.CreateResponse:
+    def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.CreateResponse:
         """Create adds a rule to a namespace. Requires an admin of that namespace.
         Fails with BadRequest (400) when the rule, its id, its resource or its
         access is missing, or when a rule with the same id already exists.
@@ -233,9 +236,9 @@ class RulesClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Rules/Create", request, auth_dot_auth__pb2.CreateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Rules/Create", request, auth_dot_auth__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteResponse:
+    def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteResponse:
         """Delete removes a rule by id. Requires an admin of the namespace. Fails
         with BadRequest (400) when id is empty or the rule does not exist.
 
@@ -244,9 +247,9 @@ class RulesClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Rules/Delete", request, auth_dot_auth__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Rules/Delete", request, auth_dot_auth__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListResponse:
+    def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListResponse:
         """List returns all rules of a namespace.
 
         Calls ``/auth.Rules/List`` (unary).
@@ -254,7 +257,7 @@ class RulesClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/auth.Rules/List", request, auth_dot_auth__pb2.ListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/auth.Rules/List", request, auth_dot_auth__pb2.ListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncRulesClient:

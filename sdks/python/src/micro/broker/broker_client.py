@@ -14,8 +14,9 @@ class BrokerClient:
     subscribers.
 
     The synchronous client for ``broker.Broker``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "broker.Broker"
@@ -23,7 +24,7 @@ class BrokerClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> broker_dot_broker__pb2.Empty:
+    def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> broker_dot_broker__pb2.Empty:
         """Publish sends a message to every subscriber of a topic.
 
         Calls ``/broker.Broker/Publish`` (unary).
@@ -31,9 +32,9 @@ class BrokerClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/broker.Broker/Publish", request, broker_dot_broker__pb2.Empty, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/broker.Broker/Publish", request, broker_dot_broker__pb2.Empty, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[broker_dot_broker__pb2.Message]:
+    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[broker_dot_broker__pb2.Message]:
         """Subscribe opens a server stream that delivers every message published to
         the topic until the client cancels the call.
 
@@ -42,7 +43,7 @@ class BrokerClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/broker.Broker/Subscribe", request, broker_dot_broker__pb2.Message, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/broker.Broker/Subscribe", request, broker_dot_broker__pb2.Message, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncBrokerClient:

@@ -14,8 +14,9 @@ class ClientClient:
     caller. Not served by Micro v3.19.0.
 
     The synchronous client for ``client.Client``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "client.Client"
@@ -23,7 +24,7 @@ class ClientClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Response:
+    def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Response:
         """Call makes a unary request to a service endpoint and returns its
         response.
 
@@ -32,9 +33,9 @@ class ClientClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/client.Client/Call", request, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/client.Client/Call", request, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def stream(self, requests: Iterable[client_dot_client__pb2.Request], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[client_dot_client__pb2.Response]:
+    def stream(self, requests: Iterable[client_dot_client__pb2.Request], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[client_dot_client__pb2.Response]:
         """Stream opens a bidirectional stream to a service endpoint: each Request
         sent is forwarded and each Response received comes from the endpoint.
 
@@ -43,9 +44,9 @@ class ClientClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.stream_stream("/client.Client/Stream", requests, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata)
+        return self._channel.stream_stream("/client.Client/Stream", requests, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Message:
+    def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Message:
         """Publish publishes a message to a topic and returns it.
 
         Calls ``/client.Client/Publish`` (unary).
@@ -53,7 +54,7 @@ class ClientClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/client.Client/Publish", request, client_dot_client__pb2.Message, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/client.Client/Publish", request, client_dot_client__pb2.Message, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncClientClient:

@@ -15,8 +15,9 @@ class ConfigClient:
     namespace (otherwise Unauthorized 401 or Forbidden 403).
 
     The synchronous client for ``config.Config``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "config.Config"
@@ -24,7 +25,7 @@ class ConfigClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.GetResponse:
+    def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.GetResponse:
         """Get returns the value stored at a path of a namespace. Fails with NotFound
         (404) when the namespace has no configuration or the path does not exist.
 
@@ -33,9 +34,9 @@ class ConfigClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/config.Config/Get", request, config_dot_config__pb2.GetResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/config.Config/Get", request, config_dot_config__pb2.GetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.SetResponse:
+    def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.SetResponse:
         """Set stores a value at a path of a namespace, creating the path if needed.
 
         Calls ``/config.Config/Set`` (unary).
@@ -43,9 +44,9 @@ class ConfigClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/config.Config/Set", request, config_dot_config__pb2.SetResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/config.Config/Set", request, config_dot_config__pb2.SetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.DeleteResponse:
+    def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.DeleteResponse:
         """Delete removes the value stored at a path of a namespace.
 
         Calls ``/config.Config/Delete`` (unary).
@@ -53,9 +54,9 @@ class ConfigClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/config.Config/Delete", request, config_dot_config__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/config.Config/Delete", request, config_dot_config__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.ReadResponse:
+    def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.ReadResponse:
         """Read returns the raw change set of a namespace. Kept for backward
         compatibility; new clients should use Get.
 
@@ -64,7 +65,7 @@ class ConfigClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/config.Config/Read", request, config_dot_config__pb2.ReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/config.Config/Read", request, config_dot_config__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncConfigClient:

@@ -13,8 +13,9 @@ class DebugClient:
     """Debug exposes diagnostics of the service that hosts it.
 
     The synchronous client for ``debug.Debug``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "debug.Debug"
@@ -22,7 +23,7 @@ class DebugClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.LogResponse:
+    def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.LogResponse:
         """Log returns recent log records of the service.
 
         Calls ``/debug.Debug/Log`` (unary).
@@ -30,9 +31,9 @@ class DebugClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/debug.Debug/Log", request, debug_dot_debug__pb2.LogResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/debug.Debug/Log", request, debug_dot_debug__pb2.LogResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.HealthResponse:
+    def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.HealthResponse:
         """Health reports whether the service is healthy.
 
         Calls ``/debug.Debug/Health`` (unary).
@@ -40,9 +41,9 @@ class DebugClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/debug.Debug/Health", request, debug_dot_debug__pb2.HealthResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/debug.Debug/Health", request, debug_dot_debug__pb2.HealthResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.StatsResponse:
+    def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.StatsResponse:
         """Stats returns runtime statistics of the service process.
 
         Calls ``/debug.Debug/Stats`` (unary).
@@ -50,9 +51,9 @@ class DebugClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/debug.Debug/Stats", request, debug_dot_debug__pb2.StatsResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/debug.Debug/Stats", request, debug_dot_debug__pb2.StatsResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.TraceResponse:
+    def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.TraceResponse:
         """Trace returns the recorded trace spans of the service.
 
         Calls ``/debug.Debug/Trace`` (unary).
@@ -60,7 +61,7 @@ class DebugClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/debug.Debug/Trace", request, debug_dot_debug__pb2.TraceResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/debug.Debug/Trace", request, debug_dot_debug__pb2.TraceResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncDebugClient:

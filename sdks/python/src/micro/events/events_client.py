@@ -14,8 +14,9 @@ class StreamClient:
     require an admin of namespace "micro".
 
     The synchronous client for ``events.Stream``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "events.Stream"
@@ -23,7 +24,7 @@ class StreamClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.PublishResponse:
+    def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.PublishResponse:
         """Publish sends an event to a topic and also records it in the event store
         for 24 hours. Fails with BadRequest (400) when topic is empty.
 
@@ -32,9 +33,9 @@ class StreamClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/events.Stream/Publish", request, events_dot_events__pb2.PublishResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/events.Stream/Publish", request, events_dot_events__pb2.PublishResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[events_dot_events__pb2.Event]:
+    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[events_dot_events__pb2.Event]:
         """Consume streams events from a topic. When auto_ack is false the client
         must acknowledge each event by sending AckRequest messages on the same
         stream (Micro's own client opens the call as a bidirectional stream even
@@ -46,7 +47,7 @@ class StreamClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/events.Stream/Consume", request, events_dot_events__pb2.Event, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/events.Stream/Consume", request, events_dot_events__pb2.Event, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncStreamClient:
@@ -93,8 +94,9 @@ class EventsStoreClient:
     """Store reads events recorded by the events service.
 
     The synchronous client for ``events.Store``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "events.Store"
@@ -102,7 +104,7 @@ class EventsStoreClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.ReadResponse:
+    def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.ReadResponse:
         """Read returns stored events of a topic. Requires an admin of namespace
         "micro". Fails with BadRequest (400) when topic is empty.
 
@@ -111,9 +113,9 @@ class EventsStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/events.Store/Read", request, events_dot_events__pb2.ReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/events.Store/Read", request, events_dot_events__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.WriteResponse:
+    def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.WriteResponse:
         """Write stores an event directly. Not supported by the Micro v3 events
         service, which answers NotImplemented (501).
 
@@ -122,7 +124,7 @@ class EventsStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/events.Store/Write", request, events_dot_events__pb2.WriteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/events.Store/Write", request, events_dot_events__pb2.WriteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncEventsStoreClient:

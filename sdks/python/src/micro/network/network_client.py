@@ -14,8 +14,9 @@ class NetworkClient:
     it.
 
     The synchronous client for ``network.Network``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "network.Network"
@@ -23,7 +24,7 @@ class NetworkClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ConnectResponse:
+    def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ConnectResponse:
         """Connect asks the network to connect to the given nodes.
 
         Calls ``/network.Network/Connect`` (unary).
@@ -31,9 +32,9 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Connect", request, network_dot_network__pb2.ConnectResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Connect", request, network_dot_network__pb2.ConnectResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.GraphResponse:
+    def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.GraphResponse:
         """Graph returns the peer graph of the network, starting at this node.
 
         Calls ``/network.Network/Graph`` (unary).
@@ -41,9 +42,9 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Graph", request, network_dot_network__pb2.GraphResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Graph", request, network_dot_network__pb2.GraphResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.NodesResponse:
+    def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.NodesResponse:
         """Nodes returns a flat list of the nodes in the network.
 
         Calls ``/network.Network/Nodes`` (unary).
@@ -51,9 +52,9 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Nodes", request, network_dot_network__pb2.NodesResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Nodes", request, network_dot_network__pb2.NodesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.RoutesResponse:
+    def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.RoutesResponse:
         """Routes returns the routes known to the network, filtered by a query.
 
         Calls ``/network.Network/Routes`` (unary).
@@ -61,9 +62,9 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Routes", request, network_dot_network__pb2.RoutesResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Routes", request, network_dot_network__pb2.RoutesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ServicesResponse:
+    def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ServicesResponse:
         """Services returns the names of the services reachable in the network.
 
         Calls ``/network.Network/Services`` (unary).
@@ -71,9 +72,9 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Services", request, network_dot_network__pb2.ServicesResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Services", request, network_dot_network__pb2.ServicesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.StatusResponse:
+    def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.StatusResponse:
         """Status returns the health status of this network node.
 
         Calls ``/network.Network/Status`` (unary).
@@ -81,7 +82,7 @@ class NetworkClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/network.Network/Status", request, network_dot_network__pb2.StatusResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/network.Network/Status", request, network_dot_network__pb2.StatusResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncNetworkClient:

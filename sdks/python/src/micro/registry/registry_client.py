@@ -13,8 +13,9 @@ class RegistryClient:
     """Registry registers, looks up and watches services.
 
     The synchronous client for ``registry.Registry``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "registry.Registry"
@@ -22,7 +23,7 @@ class RegistryClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.GetResponse:
+    def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.GetResponse:
         """GetService returns every registered version of the named service. Any
         caller may read the public domain "micro"; other domains require access
         to that namespace. Fails with NotFound (404) when the service is not
@@ -33,9 +34,9 @@ class RegistryClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/registry.Registry/GetService", request, registry_dot_registry__pb2.GetResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/registry.Registry/GetService", request, registry_dot_registry__pb2.GetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Register adds or refreshes a service and its nodes. Requires an admin of
         the domain given in options.
 
@@ -44,9 +45,9 @@ class RegistryClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/registry.Registry/Register", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/registry.Registry/Register", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Deregister removes the nodes of a service. Requires an admin of the
         domain given in options.
 
@@ -55,9 +56,9 @@ class RegistryClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/registry.Registry/Deregister", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/registry.Registry/Deregister", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.ListResponse:
+    def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.ListResponse:
         """ListServices returns all services registered in a domain. Any caller may
         read the public domain "micro".
 
@@ -66,9 +67,9 @@ class RegistryClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/registry.Registry/ListServices", request, registry_dot_registry__pb2.ListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/registry.Registry/ListServices", request, registry_dot_registry__pb2.ListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[registry_dot_registry__pb2.Result]:
+    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[registry_dot_registry__pb2.Result]:
         """Watch streams a Result for every registration change until the client
         cancels the call.
 
@@ -77,7 +78,7 @@ class RegistryClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/registry.Registry/Watch", request, registry_dot_registry__pb2.Result, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/registry.Registry/Watch", request, registry_dot_registry__pb2.Result, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncRegistryClient:

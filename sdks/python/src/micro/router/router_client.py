@@ -13,8 +13,9 @@ class RouterClient:
     """Router looks up routes and watches the routing table for changes.
 
     The synchronous client for ``router.Router``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "router.Router"
@@ -22,7 +23,7 @@ class RouterClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.LookupResponse:
+    def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.LookupResponse:
         """Lookup returns the routes to a service, filtered by the given options.
 
         Calls ``/router.Router/Lookup`` (unary).
@@ -30,9 +31,9 @@ class RouterClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/router.Router/Lookup", request, router_dot_router__pb2.LookupResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/router.Router/Lookup", request, router_dot_router__pb2.LookupResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[router_dot_router__pb2.Event]:
+    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[router_dot_router__pb2.Event]:
         """Watch streams an Event for every change to the routing table until the
         client cancels the call.
 
@@ -41,7 +42,7 @@ class RouterClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/router.Router/Watch", request, router_dot_router__pb2.Event, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/router.Router/Watch", request, router_dot_router__pb2.Event, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncRouterClient:
@@ -83,8 +84,9 @@ class TableClient:
     """Table manages the entries of the routing table directly.
 
     The synchronous client for ``router.Table``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "router.Table"
@@ -92,7 +94,7 @@ class TableClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.CreateResponse:
+    def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.CreateResponse:
         """Create adds a route to the table.
 
         Calls ``/router.Table/Create`` (unary).
@@ -100,9 +102,9 @@ class TableClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/router.Table/Create", request, router_dot_router__pb2.CreateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/router.Table/Create", request, router_dot_router__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.DeleteResponse:
+    def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.DeleteResponse:
         """Delete removes a route from the table.
 
         Calls ``/router.Table/Delete`` (unary).
@@ -110,9 +112,9 @@ class TableClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/router.Table/Delete", request, router_dot_router__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/router.Table/Delete", request, router_dot_router__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.UpdateResponse:
+    def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.UpdateResponse:
         """Update replaces an existing route in the table.
 
         Calls ``/router.Table/Update`` (unary).
@@ -120,9 +122,9 @@ class TableClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/router.Table/Update", request, router_dot_router__pb2.UpdateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/router.Table/Update", request, router_dot_router__pb2.UpdateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.ReadResponse:
+    def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.ReadResponse:
         """Read returns the routes of a service, or every route when no service is
         given.
 
@@ -131,7 +133,7 @@ class TableClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/router.Table/Read", request, router_dot_router__pb2.ReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/router.Table/Read", request, router_dot_router__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncTableClient:

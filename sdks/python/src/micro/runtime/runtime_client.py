@@ -16,8 +16,9 @@ class RuntimeClient:
     Forbidden 403).
 
     The synchronous client for ``runtime.Runtime``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "runtime.Runtime"
@@ -25,7 +26,7 @@ class RuntimeClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.CreateResponse:
+    def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.CreateResponse:
         """Create creates a resource: a service, namespace, network policy or
         resource quota. Fails with BadRequest (400) "blank resource" when no
         resource is set.
@@ -35,9 +36,9 @@ class RuntimeClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/runtime.Runtime/Create", request, runtime_dot_runtime__pb2.CreateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/runtime.Runtime/Create", request, runtime_dot_runtime__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.ReadResponse:
+    def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.ReadResponse:
         """Read returns the services matching the read options.
 
         Calls ``/runtime.Runtime/Read`` (unary).
@@ -45,9 +46,9 @@ class RuntimeClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/runtime.Runtime/Read", request, runtime_dot_runtime__pb2.ReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/runtime.Runtime/Read", request, runtime_dot_runtime__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
+    def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
         """Delete deletes a resource. Fails with BadRequest (400) "blank resource"
         when no resource is set.
 
@@ -56,9 +57,9 @@ class RuntimeClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/runtime.Runtime/Delete", request, runtime_dot_runtime__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/runtime.Runtime/Delete", request, runtime_dot_runtime__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
+    def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
         """Update updates a resource, for example redeploying a service. Fails with
         BadRequest (400) "blank resource" when no resource is set.
 
@@ -67,9 +68,9 @@ class RuntimeClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/runtime.Runtime/Update", request, runtime_dot_runtime__pb2.UpdateResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/runtime.Runtime/Update", request, runtime_dot_runtime__pb2.UpdateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[runtime_dot_runtime__pb2.LogRecord]:
+    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.LogRecord]:
         """Logs streams log records of a service. With stream set the call stays
         open and follows new records until the client cancels it.
 
@@ -78,7 +79,7 @@ class RuntimeClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/runtime.Runtime/Logs", request, runtime_dot_runtime__pb2.LogRecord, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/runtime.Runtime/Logs", request, runtime_dot_runtime__pb2.LogRecord, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncRuntimeClient:
@@ -159,8 +160,9 @@ class SourceClient:
     the server cleans up uploaded source itself.
 
     The synchronous client for ``runtime.Source``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "runtime.Source"
@@ -168,7 +170,7 @@ class SourceClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def upload(self, requests: Iterable[runtime_dot_runtime__pb2.UploadRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UploadResponse:
+    def upload(self, requests: Iterable[runtime_dot_runtime__pb2.UploadRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UploadResponse:
         """Upload receives the source as a stream of chunks and returns the ID of
         the stored upload once the client closes the stream.
 
@@ -177,7 +179,7 @@ class SourceClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.stream_unary("/runtime.Source/Upload", requests, runtime_dot_runtime__pb2.UploadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.stream_unary("/runtime.Source/Upload", requests, runtime_dot_runtime__pb2.UploadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncSourceClient:
@@ -211,8 +213,9 @@ class BuildClient:
     """Build serves prebuilt service binaries to the containers that run them.
 
     The synchronous client for ``runtime.Build``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "runtime.Build"
@@ -220,7 +223,7 @@ class BuildClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[runtime_dot_runtime__pb2.BuildReadResponse]:
+    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.BuildReadResponse]:
         """Read streams the latest build of a service in chunks. The service name
         and version are required.
 
@@ -229,7 +232,7 @@ class BuildClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/runtime.Build/Read", request, runtime_dot_runtime__pb2.BuildReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/runtime.Build/Read", request, runtime_dot_runtime__pb2.BuildReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncBuildClient:

@@ -14,8 +14,9 @@ class StoreClient:
     or table means "micro".
 
     The synchronous client for ``store.Store``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "store.Store"
@@ -23,7 +24,7 @@ class StoreClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.ReadResponse:
+    def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.ReadResponse:
         """Read returns the records matching a key (or key prefix or suffix). An
         exact key that does not exist fails with NotFound (404); a prefix or
         suffix read that matches nothing returns no records.
@@ -33,9 +34,9 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.Store/Read", request, store_dot_store__pb2.ReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.Store/Read", request, store_dot_store__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.WriteResponse:
+    def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.WriteResponse:
         """Write creates or replaces a record. Fails with BadRequest (400) when no
         record is given.
 
@@ -44,9 +45,9 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DeleteResponse:
+    def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DeleteResponse:
         """Delete removes the record with the given key. Deleting a key that does
         not exist succeeds.
 
@@ -55,9 +56,9 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.Store/Delete", request, store_dot_store__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.Store/Delete", request, store_dot_store__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[store_dot_store__pb2.ListResponse]:
+    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.ListResponse]:
         """List streams the keys of a table that match the list options. The keys
         arrive in one or more ListResponse messages.
 
@@ -66,9 +67,9 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/store.Store/List", request, store_dot_store__pb2.ListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/store.Store/List", request, store_dot_store__pb2.ListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DatabasesResponse:
+    def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DatabasesResponse:
         """Databases returns the names of all databases. Requires an admin of
         namespace "micro".
 
@@ -77,9 +78,9 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.Store/Databases", request, store_dot_store__pb2.DatabasesResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.Store/Databases", request, store_dot_store__pb2.DatabasesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.TablesResponse:
+    def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.TablesResponse:
         """Tables returns the names of the tables in a database.
 
         Calls ``/store.Store/Tables`` (unary).
@@ -87,7 +88,7 @@ class StoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.Store/Tables", request, store_dot_store__pb2.TablesResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.Store/Tables", request, store_dot_store__pb2.TablesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncStoreClient:
@@ -177,8 +178,9 @@ class BlobStoreClient:
     defaults to "micro").
 
     The synchronous client for ``store.BlobStore``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "store.BlobStore"
@@ -186,7 +188,7 @@ class BlobStoreClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[store_dot_store__pb2.BlobReadResponse]:
+    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.BlobReadResponse]:
         """Read streams the blob stored under a key in chunks. Fails with NotFound
         (404) when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -196,9 +198,9 @@ class BlobStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/store.BlobStore/Read", request, store_dot_store__pb2.BlobReadResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/store.BlobStore/Read", request, store_dot_store__pb2.BlobReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, requests: Iterable[store_dot_store__pb2.BlobWriteRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobWriteResponse:
+    def write(self, requests: Iterable[store_dot_store__pb2.BlobWriteRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobWriteResponse:
         """Write receives a blob as a stream of chunks and stores it when the client
         closes the stream. The key and options are taken from the first message.
         Fails with BadRequest (400) when the key is missing or no data was sent.
@@ -208,9 +210,9 @@ class BlobStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.stream_unary("/store.BlobStore/Write", requests, store_dot_store__pb2.BlobWriteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.stream_unary("/store.BlobStore/Write", requests, store_dot_store__pb2.BlobWriteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobDeleteResponse:
+    def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobDeleteResponse:
         """Delete removes the blob stored under a key. Fails with NotFound (404)
         when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -220,9 +222,9 @@ class BlobStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.BlobStore/Delete", request, store_dot_store__pb2.BlobDeleteResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.BlobStore/Delete", request, store_dot_store__pb2.BlobDeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobListResponse:
+    def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobListResponse:
         """List returns the keys of the blobs in a namespace, optionally filtered by
         prefix.
 
@@ -231,7 +233,7 @@ class BlobStoreClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/store.BlobStore/List", request, store_dot_store__pb2.BlobListResponse, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/store.BlobStore/List", request, store_dot_store__pb2.BlobListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncBlobStoreClient:

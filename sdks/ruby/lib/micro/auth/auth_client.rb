@@ -10,9 +10,12 @@ module Micro
   #
   # The typed client of `auth.Auth`, reached as `Micro::Client#auth`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class AuthClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'auth.Auth'
@@ -35,12 +38,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::GenerateResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def generate(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def generate(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Auth/Generate', request, ::Auth::GenerateRequest, ::Auth::GenerateResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Inspect validates an access token and returns the account it was issued
@@ -52,12 +57,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::InspectResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def inspect_(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def inspect_(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Auth/Inspect', request, ::Auth::InspectRequest, ::Auth::InspectResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Token exchanges an account id and secret, or a refresh token, for a new
@@ -73,12 +80,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::TokenResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def token(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def token(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Auth/Token', request, ::Auth::TokenRequest, ::Auth::TokenResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 
@@ -86,9 +95,12 @@ module Micro
   #
   # The typed client of `auth.Accounts`, reached as `Micro::Client#accounts`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class AccountsClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'auth.Accounts'
@@ -109,12 +121,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::ListAccountsResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def list(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def list(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Accounts/List', request, ::Auth::ListAccountsRequest, ::Auth::ListAccountsResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Delete removes an account and its refresh token. Requires an admin of the
@@ -126,12 +140,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::DeleteAccountResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def delete(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def delete(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Accounts/Delete', request, ::Auth::DeleteAccountRequest, ::Auth::DeleteAccountResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # ChangeSecret replaces the secret of an account. Fails with BadRequest
@@ -143,12 +159,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::ChangeSecretResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def change_secret(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def change_secret(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Accounts/ChangeSecret', request, ::Auth::ChangeSecretRequest, ::Auth::ChangeSecretResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 
@@ -157,9 +175,12 @@ module Micro
   #
   # The typed client of `auth.Rules`, reached as `Micro::Client#rules`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class RulesClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'auth.Rules'
@@ -181,12 +202,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::CreateResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def create(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def create(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Rules/Create', request, ::Auth::CreateRequest, ::Auth::CreateResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Delete removes a rule by id. Requires an admin of the namespace. Fails
@@ -198,12 +221,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::DeleteResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def delete(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def delete(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Rules/Delete', request, ::Auth::DeleteRequest, ::Auth::DeleteResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # List returns all rules of a namespace.
@@ -214,12 +239,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Auth::ListResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def list(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def list(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/auth.Rules/List', request, ::Auth::ListRequest, ::Auth::ListResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 end

@@ -11,9 +11,12 @@ module Micro
   #
   # The typed client of `broker.Broker`, reached as `Micro::Client#broker`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class BrokerClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'broker.Broker'
@@ -33,12 +36,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Broker::Empty]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def publish(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def publish(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/broker.Broker/Publish', request, ::Broker::PublishRequest, ::Broker::Empty,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Subscribe opens a server stream that delivers every message published to
@@ -52,11 +57,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Broker::Message>] iterating raises {Micro::Error} when the call fails
-    def subscribe(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def subscribe(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/broker.Broker/Subscribe', request, ::Broker::SubscribeRequest, ::Broker::Message,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 end

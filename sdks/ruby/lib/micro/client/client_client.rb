@@ -11,9 +11,12 @@ module Micro
   #
   # The typed client of `client.Client`, reached as `Micro::Client#client`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class ClientClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'client.Client'
@@ -34,12 +37,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Client::Response]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def call(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def call(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/client.Client/Call', request, ::Client::Request, ::Client::Response,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Stream opens a bidirectional stream to a service endpoint: each Request
@@ -53,11 +58,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Client::Response>] iterating raises {Micro::Error} when the call fails
-    def stream(requests, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def stream(requests, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.bidi_streaming('/client.Client/Stream', requests, ::Client::Request, ::Client::Response,
-                              timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                              timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                              cancellation: cancellation)
     end
 
     # Publish publishes a message to a topic and returns it.
@@ -68,12 +75,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Client::Message]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def publish(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def publish(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/client.Client/Publish', request, ::Client::Message, ::Client::Message,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 end

@@ -11,9 +11,12 @@ module Micro
   #
   # The typed client of `events.Stream`, reached as `Micro::Client#stream`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class StreamClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'events.Stream'
@@ -34,12 +37,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Events::PublishResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def publish(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def publish(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/events.Stream/Publish', request, ::Events::PublishRequest, ::Events::PublishResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Consume streams events from a topic. When auto_ack is false the client
@@ -56,11 +61,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Events::Event>] iterating raises {Micro::Error} when the call fails
-    def consume(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def consume(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/events.Stream/Consume', request, ::Events::ConsumeRequest, ::Events::Event,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 
@@ -68,9 +75,12 @@ module Micro
   #
   # The typed client of `events.Store`, reached as `Micro::Client#events_store`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class EventsStoreClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'events.Store'
@@ -91,12 +101,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Events::ReadResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def read(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def read(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/events.Store/Read', request, ::Events::ReadRequest, ::Events::ReadResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Write stores an event directly. Not supported by the Micro v3 events
@@ -108,12 +120,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Events::WriteResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def write(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def write(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/events.Store/Write', request, ::Events::WriteRequest, ::Events::WriteResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 end

@@ -11,9 +11,12 @@ module Micro
   #
   # The typed client of `network.Network`, reached as `Micro::Client#network`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class NetworkClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'network.Network'
@@ -33,12 +36,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::ConnectResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def connect(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def connect(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Connect', request, ::Network::ConnectRequest, ::Network::ConnectResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Graph returns the peer graph of the network, starting at this node.
@@ -49,12 +54,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::GraphResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def graph(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def graph(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Graph', request, ::Network::GraphRequest, ::Network::GraphResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Nodes returns a flat list of the nodes in the network.
@@ -65,12 +72,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::NodesResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def nodes(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def nodes(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Nodes', request, ::Network::NodesRequest, ::Network::NodesResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Routes returns the routes known to the network, filtered by a query.
@@ -81,12 +90,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::RoutesResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def routes(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def routes(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Routes', request, ::Network::RoutesRequest, ::Network::RoutesResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Services returns the names of the services reachable in the network.
@@ -97,12 +108,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::ServicesResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def services(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def services(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Services', request, ::Network::ServicesRequest, ::Network::ServicesResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Status returns the health status of this network node.
@@ -113,12 +126,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Network::StatusResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def status(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def status(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/network.Network/Status', request, ::Network::StatusRequest, ::Network::StatusResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
   end
 end

@@ -10,9 +10,12 @@ module Micro
   #
   # The typed client of `registry.Registry`, reached as `Micro::Client#registry`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class RegistryClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'registry.Registry'
@@ -35,12 +38,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Registry::GetResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def get_service(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def get_service(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/registry.Registry/GetService', request, ::Registry::GetRequest, ::Registry::GetResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Register adds or refreshes a service and its nodes. Requires an admin of
@@ -52,12 +57,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Registry::EmptyResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def register(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def register(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/registry.Registry/Register', request, ::Registry::Service, ::Registry::EmptyResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Deregister removes the nodes of a service. Requires an admin of the
@@ -69,12 +76,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Registry::EmptyResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def deregister(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def deregister(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/registry.Registry/Deregister', request, ::Registry::Service, ::Registry::EmptyResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # ListServices returns all services registered in a domain. Any caller may
@@ -86,12 +95,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Registry::ListResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def list_services(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def list_services(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/registry.Registry/ListServices', request, ::Registry::ListRequest, ::Registry::ListResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Watch streams a Result for every registration change until the client
@@ -105,11 +116,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Registry::Result>] iterating raises {Micro::Error} when the call fails
-    def watch(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def watch(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/registry.Registry/Watch', request, ::Registry::WatchRequest, ::Registry::Result,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 end

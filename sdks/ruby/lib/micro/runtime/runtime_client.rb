@@ -13,9 +13,12 @@ module Micro
   #
   # The typed client of `runtime.Runtime`, reached as `Micro::Client#runtime`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class RuntimeClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'runtime.Runtime'
@@ -37,12 +40,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Runtime::CreateResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def create(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def create(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/runtime.Runtime/Create', request, ::Runtime::CreateRequest, ::Runtime::CreateResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Read returns the services matching the read options.
@@ -53,12 +58,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Runtime::ReadResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def read(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def read(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/runtime.Runtime/Read', request, ::Runtime::ReadRequest, ::Runtime::ReadResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Delete deletes a resource. Fails with BadRequest (400) "blank resource"
@@ -70,12 +77,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Runtime::DeleteResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def delete(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def delete(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/runtime.Runtime/Delete', request, ::Runtime::DeleteRequest, ::Runtime::DeleteResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Update updates a resource, for example redeploying a service. Fails with
@@ -87,12 +96,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Runtime::UpdateResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def update(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def update(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/runtime.Runtime/Update', request, ::Runtime::UpdateRequest, ::Runtime::UpdateResponse,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Logs streams log records of a service. With stream set the call stays
@@ -106,11 +117,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Runtime::LogRecord>] iterating raises {Micro::Error} when the call fails
-    def logs(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def logs(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/runtime.Runtime/Logs', request, ::Runtime::LogsRequest, ::Runtime::LogRecord,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 
@@ -120,9 +133,12 @@ module Micro
   #
   # The typed client of `runtime.Source`, reached as `Micro::Client#source`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class SourceClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'runtime.Source'
@@ -143,12 +159,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Runtime::UploadResponse]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def upload(requests, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def upload(requests, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.client_streaming('/runtime.Source/Upload', requests, ::Runtime::UploadRequest, ::Runtime::UploadResponse,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 
@@ -156,9 +174,12 @@ module Micro
   #
   # The typed client of `runtime.Build`, reached as `Micro::Client#build`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class BuildClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'runtime.Build'
@@ -181,11 +202,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Runtime::BuildReadResponse>] iterating raises {Micro::Error} when the call fails
-    def read(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def read(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/runtime.Build/Read', request, ::Runtime::Service, ::Runtime::BuildReadResponse,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
   end
 end

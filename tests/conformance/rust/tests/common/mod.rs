@@ -16,7 +16,12 @@ pub struct Running {
 impl Running {
     /// Starts a server on 127.0.0.1:0, with the test hooks of tests/conformance/README.md.
     pub async fn start() -> Self {
-        let options = Options { address: "127.0.0.1:0".parse().expect("address"), test_hooks: true };
+        Self::start_with(Options { test_hooks: true, ..Options::default() }).await
+    }
+
+    /// Starts a server with `options`, on 127.0.0.1:0 whatever `options.address` says.
+    pub async fn start_with(options: Options) -> Self {
+        let options = Options { address: "127.0.0.1:0".parse().expect("address"), ..options };
         let server = Server::bind(options).await.expect("bind");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();

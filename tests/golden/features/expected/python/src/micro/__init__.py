@@ -12,13 +12,14 @@ Start with :class:`Micro` (synchronous) or :class:`AsyncMicro` (asyncio)::
 Failed calls raise :class:`MicroError`.
 """
 from ._micro import AsyncMicro, Micro
-from ._runtime import AsyncChannel, Channel, Metadata, MicroError, RetryPolicy
+from ._runtime import AsyncChannel, Cancellation, Channel, Metadata, MicroError, RetryPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncChannel",
     "AsyncMicro",
+    "Cancellation",
     "Channel",
     "Metadata",
     "Micro",

@@ -19,8 +19,35 @@ import java.util.function.Function;
  * does the binary and JSON encoding. Used by generated code; not part of the public surface.
  */
 public final class Dyn {
-  private static final JsonFormat.Printer PRINTER = JsonFormat.printer();
-  private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+  /**
+   * Every message type of this SDK's proto files and of the well-known types, so that the JSON
+   * form of a {@code google.protobuf.Any} can name any of them.
+   */
+  private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
+      .add(com.google.protobuf.Any.getDescriptor())
+      .add(com.google.protobuf.Api.getDescriptor())
+      .add(com.google.protobuf.Duration.getDescriptor())
+      .add(com.google.protobuf.Empty.getDescriptor())
+      .add(com.google.protobuf.FieldMask.getDescriptor())
+      .add(com.google.protobuf.Struct.getDescriptor())
+      .add(com.google.protobuf.Timestamp.getDescriptor())
+      .add(com.google.protobuf.DoubleValue.getDescriptor())
+      .add(dev.micro.sdk.api.ApiProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.auth.AuthProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.broker.BrokerProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.client.ClientProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.config.ConfigProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.debug.DebugProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.errors.ErrorsProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.events.EventsProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.network.NetworkProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.registry.RegistryProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.router.RouterProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.runtime.RuntimeProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.store.StoreProto.getDescriptor().getMessageTypes())
+      .build();
+  private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
 
   private Dyn() {}
 

@@ -13,8 +13,9 @@ class ShopServiceClient:
     """Sells things.
 
     The synchronous client for ``acme.shop.v1.ShopService``. Every method takes ``timeout`` (the
-    deadline in seconds; ``None`` uses the client's default) and ``metadata`` (extra
-    ``(key, value)`` pairs), and raises :class:`~micro.MicroError` when the call fails.
+    deadline in seconds; ``None`` uses the client's default), ``metadata`` (extra
+    ``(key, value)`` pairs) and ``cancellation`` (a :class:`~micro.Cancellation`, to cancel
+    the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
     SERVICE_NAME: ClassVar[str] = "acme.shop.v1.ShopService"
@@ -22,7 +23,7 @@ class ShopServiceClient:
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
+    def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
         """Gets one order. Fails with NOT_FOUND for an unknown id.
 
         Calls ``/acme.shop.v1.ShopService/GetOrder`` (unary).
@@ -30,9 +31,9 @@ class ShopServiceClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_unary("/acme.shop.v1.ShopService/GetOrder", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata)
+        return self._channel.unary_unary("/acme.shop.v1.ShopService/GetOrder", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Streams orders as they are placed.
 
         Calls ``/acme.shop.v1.ShopService/WatchOrders`` (server_streaming).
@@ -40,9 +41,9 @@ class ShopServiceClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.unary_stream("/acme.shop.v1.ShopService/WatchOrders", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata)
+        return self._channel.unary_stream("/acme.shop.v1.ShopService/WatchOrders", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def import_orders(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
+    def import_orders(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
         """Imports a stream of orders.
 
         Calls ``/acme.shop.v1.ShopService/ImportOrders`` (client_streaming).
@@ -50,9 +51,9 @@ class ShopServiceClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.stream_unary("/acme.shop.v1.ShopService/ImportOrders", requests, acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary, timeout=timeout, metadata=metadata)
+        return self._channel.stream_unary("/acme.shop.v1.ShopService/ImportOrders", requests, acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def chat(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def chat(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Echoes orders back as they arrive.
 
         .. deprecated:: this element is deprecated in the proto definition.
@@ -62,7 +63,7 @@ class ShopServiceClient:
         Raises:
             MicroError: the call failed, exceeded its deadline or was cancelled.
         """
-        return self._channel.stream_stream("/acme.shop.v1.ShopService/Chat", requests, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata)
+        return self._channel.stream_stream("/acme.shop.v1.ShopService/Chat", requests, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
 
 class AsyncShopServiceClient:

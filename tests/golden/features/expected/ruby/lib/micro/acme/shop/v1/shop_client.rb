@@ -10,9 +10,12 @@ module Micro
   #
   # The typed client of `acme.shop.v1.ShopService`, reached as `Micro::Client#shop_service`. Every method
   # takes `timeout:` (the deadline in seconds; `nil` uses the client's default, `0` means none),
-  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` (called with the response
-  # headers, a Hash) and `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} when
-  # the call fails. A request may be given as its message or as a Hash of its fields.
+  # `metadata:` (extra metadata for this call, a Hash), `on_headers:` and `on_trailers:` (called
+  # with the response headers, also of a call that fails after sending them, and, once the call
+  # succeeded, its trailers, each a Hash) and
+  # `cancellation:` (a {Micro::Cancellation}), and raises {Micro::Error} (whose `metadata` holds
+  # the trailers) when the call fails. A request may be given as its message or as a Hash of its
+  # fields.
   class ShopServiceClient
     # The fully-qualified proto name of the service.
     SERVICE_NAME = 'acme.shop.v1.ShopService'
@@ -32,12 +35,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Acme::Shop::V1::Order]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def get_order(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def get_order(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.unary('/acme.shop.v1.ShopService/GetOrder', request, ::Acme::Shop::V1::GetOrderRequest, ::Acme::Shop::V1::Order,
-                     timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                     timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                     cancellation: cancellation)
     end
 
     # Streams orders as they are placed.
@@ -50,11 +55,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Acme::Shop::V1::Order>] iterating raises {Micro::Error} when the call fails
-    def watch_orders(request, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def watch_orders(request, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.server_streaming('/acme.shop.v1.ShopService/WatchOrders', request, ::Acme::Shop::V1::WatchOrdersRequest, ::Acme::Shop::V1::Order,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
 
     # Imports a stream of orders.
@@ -65,12 +72,14 @@ module Micro
     # @param timeout [Numeric, nil] deadline in seconds; `nil` for the client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [::Acme::Shop::V1::ImportSummary]
     # @raise [Micro::Error] when the call fails, times out or is cancelled
-    def import_orders(requests, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def import_orders(requests, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.client_streaming('/acme.shop.v1.ShopService/ImportOrders', requests, ::Acme::Shop::V1::Order, ::Acme::Shop::V1::ImportSummary,
-                                timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                                timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                                cancellation: cancellation)
     end
 
     # Echoes orders back as they arrive.
@@ -85,11 +94,13 @@ module Micro
     #   client's default, `0` for none
     # @param metadata [Hash{String => String}, nil] extra metadata; its keys replace the client's
     # @param on_headers [#call, nil] called with the response headers (a Hash)
+    # @param on_trailers [#call, nil] called with the response trailers (a Hash) once the call succeeded
     # @param cancellation [Micro::Cancellation, nil] cancels the call from another thread
     # @return [Enumerator<::Acme::Shop::V1::Order>] iterating raises {Micro::Error} when the call fails
-    def chat(requests, timeout: nil, metadata: nil, on_headers: nil, cancellation: nil)
+    def chat(requests, timeout: nil, metadata: nil, on_headers: nil, on_trailers: nil, cancellation: nil)
       @channel.bidi_streaming('/acme.shop.v1.ShopService/Chat', requests, ::Acme::Shop::V1::Order, ::Acme::Shop::V1::Order,
-                              timeout: timeout, metadata: metadata, on_headers: on_headers, cancellation: cancellation)
+                              timeout: timeout, metadata: metadata, on_headers: on_headers, on_trailers: on_trailers,
+                              cancellation: cancellation)
     end
   end
 end

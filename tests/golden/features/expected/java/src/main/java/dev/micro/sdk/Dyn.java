@@ -19,8 +19,24 @@ import java.util.function.Function;
  * does the binary and JSON encoding. Used by generated code; not part of the public surface.
  */
 public final class Dyn {
-  private static final JsonFormat.Printer PRINTER = JsonFormat.printer();
-  private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+  /**
+   * Every message type of this SDK's proto files and of the well-known types, so that the JSON
+   * form of a {@code google.protobuf.Any} can name any of them.
+   */
+  private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
+      .add(com.google.protobuf.Any.getDescriptor())
+      .add(com.google.protobuf.Api.getDescriptor())
+      .add(com.google.protobuf.Duration.getDescriptor())
+      .add(com.google.protobuf.Empty.getDescriptor())
+      .add(com.google.protobuf.FieldMask.getDescriptor())
+      .add(com.google.protobuf.Struct.getDescriptor())
+      .add(com.google.protobuf.Timestamp.getDescriptor())
+      .add(com.google.protobuf.DoubleValue.getDescriptor())
+      .add(dev.micro.sdk.acme.common.v1.TypesProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.acme.shop.v1.ShopProto.getDescriptor().getMessageTypes())
+      .build();
+  private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
 
   private Dyn() {}
 

@@ -1,0 +1,46 @@
+//! State every service of one server shares: its options, persistence and shutdown signal.
+
+use std::net::SocketAddr;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::persist::Persist;
+
+/// What every service of one running server shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    /// `--test-hooks`: honour the `x-micro-test-*` metadata (tests/conformance/README.md).
+    #[allow(dead_code)]
+    pub(crate) test_hooks: bool,
+    /// `--auth`: tokens are verified and rules and namespaces enforced (spec B1).
+    #[allow(dead_code)]
+    pub(crate) auth: bool,
+    /// Write-through persistence (a no-op without `--data`).
+    #[allow(dead_code)]
+    pub(crate) persist: Persist,
+    /// Cancelled when graceful shutdown begins: open streams end with `UNAVAILABLE`.
+    #[allow(dead_code)]
+    pub(crate) shutdown: CancellationToken,
+    /// Largest message, in bytes, the server decodes or encodes (`--max-message-size`).
+    pub(crate) max_message_size: usize,
+    /// The address the server is bound to (for in-process routing through `client.Client`).
+    #[allow(dead_code)]
+    pub(crate) local_addr: SocketAddr,
+}
+
+impl Shared {
+    /// The status with which open streams end when the server shuts down (gRPC: `UNAVAILABLE`
+    /// tells the client to retry elsewhere or later).
+    #[allow(dead_code)]
+    pub(crate) fn shutting_down() -> tonic::Status {
+        crate::error::MicroError::service_unavailable("micro.server", "server shutting down").into()
+    }
+}
+
+/// The current time in unix milliseconds (0 if the clock is before 1970).
+pub(crate) fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
