@@ -10,6 +10,7 @@ use micro_server::{
     Options,
     pb::{
         config::{GetRequest, SetRequest, Value, config_client::ConfigClient},
+        store::{BlobOptions, BlobReadRequest, BlobWriteRequest, blob_store_client::BlobStoreClient},
         store::{ReadRequest, Record, WriteOptions, WriteRequest, store_client::StoreClient},
     },
 };
@@ -34,7 +35,7 @@ fn read(key: &str) -> ReadRequest {
 }
 
 #[tokio::test]
-async fn data_dir_keeps_store_and_config_across_a_restart() {
+async fn data_dir_keeps_store_config_and_blobs_across_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let options = Options { data_dir: Some(dir.path().to_owned()), ..Options::default() };
 
@@ -59,6 +60,13 @@ async fn data_dir_keeps_store_and_config_across_a_restart() {
     };
     config.set(set("db", r#"{"host":"h","port":5432}"#, false)).await.expect("set");
     config.set(set("db.password", r#""hunter2""#, true)).await.expect("set secret");
+    let mut blobs = BlobStoreClient::new(server.channel().await);
+    let chunks = [b"hello ".to_vec(), b"blob".to_vec()].into_iter().enumerate().map(|(i, blob)| BlobWriteRequest {
+        key: if i == 0 { "b1".into() } else { String::new() },
+        options: (i == 0).then(|| BlobOptions { namespace: "persisted".into(), ..Default::default() }),
+        blob,
+    });
+    blobs.write(tokio_stream::iter(chunks)).await.expect("blob write");
     server.stop().await;
 
     let server = Running::start_with(options).await;
@@ -81,6 +89,18 @@ async fn data_dir_keeps_store_and_config_across_a_restart() {
     assert_eq!(masked, r#"{"host":"h","password":"[secret]","port":5432}"#);
     let revealed = config.get(get(true)).await.expect("get").into_inner().value.expect("value").data;
     assert_eq!(revealed, r#"{"host":"h","password":"hunter2","port":5432}"#);
+
+    let mut blobs = BlobStoreClient::new(server.channel().await);
+    let read = BlobReadRequest {
+        key: "b1".into(),
+        options: Some(BlobOptions { namespace: "persisted".into(), ..Default::default() }),
+    };
+    let mut stream = blobs.read(read).await.expect("blob read").into_inner();
+    let mut blob = Vec::new();
+    while let Some(chunk) = stream.message().await.expect("chunk") {
+        blob.extend(chunk.blob);
+    }
+    assert_eq!(blob, b"hello blob");
     server.stop().await;
 }
 
