@@ -14,7 +14,10 @@
 //! (one tonic `Channel`, so as many concurrent streams) for `--seconds` per round. Rounds
 //! alternate between the servers (ref, echo, echo, ref, …) after one warm-up round each, so that
 //! drift in the machine's speed hits both alike. Prints calls/s, p50 and p99 latency of each
-//! and the ratio ref/echo of the throughputs, as text, or one JSON object with `--json`.
+//! and the ratio ref/echo of the throughputs, as text, or one JSON object with `--json`. Also
+//! each server process's CPU time per call (Linux `/proc`) and their ratio echo/ref: on a busy
+//! shared machine the throughput ratio swings with the other load, the CPU cost per call much
+//! less.
 //!
 //! `--server-threads N` gives both servers' runtimes N worker threads (default: tokio's, one per
 //! core); with fewer threads than cores the servers, not the load client, are the bottleneck.
@@ -171,6 +174,21 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// The CPU time (user + system) the process has used so far, from `/proc/PID/stat` in
+    /// clock ticks of 1/100 s (Linux's fixed `USER_HZ`); `None` where there is no `/proc`.
+    fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces) start at field 3; utime and stime
+        // are fields 14 and 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let mut fields = rest.split_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_millis((utime + stime) * 10))
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         drop(self.child.stdin.take());
@@ -234,6 +252,8 @@ struct Totals {
     calls: u64,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    /// The server process's CPU time during the measured rounds, when known.
+    cpu: Option<Duration>,
 }
 
 impl Totals {
@@ -241,6 +261,27 @@ impl Totals {
         self.calls += round.calls;
         self.elapsed += round.elapsed;
         self.latencies_us.extend(round.latencies_us);
+    }
+
+    /// Measures one round against `server`, counting its CPU time.
+    async fn measure(
+        &mut self,
+        server: &ServerProcess,
+        client: &StoreClient<Channel>,
+        concurrency: usize,
+        seconds: f64,
+    ) {
+        let before = server.cpu_time();
+        let measured = round(client, concurrency, seconds).await;
+        if let (Some(before), Some(after)) = (before, server.cpu_time()) {
+            self.cpu = Some(self.cpu.unwrap_or_default() + after.saturating_sub(before));
+        }
+        self.add(measured);
+    }
+
+    /// The server's CPU time per call, microseconds.
+    fn cpu_us_per_call(&self) -> Option<f64> {
+        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.calls.max(1) as f64)
     }
 
     fn calls_per_sec(&self) -> f64 {
@@ -305,11 +346,11 @@ fn main() {
         let mut echo_totals = Totals::default();
         for i in 0..rounds {
             if i % 2 == 0 {
-                ref_totals.add(round(&ref_client, concurrency, seconds).await);
-                echo_totals.add(round(&echo_client, concurrency, seconds).await);
+                ref_totals.measure(&reference, &ref_client, concurrency, seconds).await;
+                echo_totals.measure(&echo, &echo_client, concurrency, seconds).await;
             } else {
-                echo_totals.add(round(&echo_client, concurrency, seconds).await);
-                ref_totals.add(round(&ref_client, concurrency, seconds).await);
+                echo_totals.measure(&echo, &echo_client, concurrency, seconds).await;
+                ref_totals.measure(&reference, &ref_client, concurrency, seconds).await;
             }
         }
         (ref_totals, echo_totals)
@@ -318,12 +359,17 @@ fn main() {
     drop(echo);
 
     let ratio = ref_totals.calls_per_sec() / echo_totals.calls_per_sec();
+    let cpu_ratio = match (echo_totals.cpu_us_per_call(), ref_totals.cpu_us_per_call()) {
+        (Some(echo), Some(reference)) if reference > 0.0 => Some(echo / reference),
+        _ => None,
+    };
     let figures = |t: &mut Totals| {
         serde_json::json!({
             "calls": t.calls,
             "calls_per_sec": t.calls_per_sec(),
             "p50_ms": t.quantile_ms(0.5),
             "p99_ms": t.quantile_ms(0.99),
+            "cpu_us_per_call": t.cpu_us_per_call(),
         })
     };
     let summary = serde_json::json!({
@@ -334,6 +380,7 @@ fn main() {
         "ref": figures(&mut ref_totals),
         "echo": figures(&mut echo_totals),
         "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
     });
     if json {
         println!("{summary}");
@@ -346,11 +393,15 @@ fn main() {
     for (name, key) in [("reference server", "ref"), ("bare tonic echo", "echo")] {
         let f = &summary[key];
         println!(
-            "{name:<18} {:>10.0} calls/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+            "{name:<18} {:>10.0} calls/s   p50 {:>6.3} ms   p99 {:>6.3} ms   server CPU {:>5.1} us/call",
             f["calls_per_sec"].as_f64().unwrap_or_default(),
             f["p50_ms"].as_f64().unwrap_or_default(),
-            f["p99_ms"].as_f64().unwrap_or_default()
+            f["p99_ms"].as_f64().unwrap_or_default(),
+            f["cpu_us_per_call"].as_f64().unwrap_or(f64::NAN)
         );
     }
     println!("ratio reference/echo {ratio:.3}x  (target >= 0.90x)");
+    if let Some(cpu_ratio) = cpu_ratio {
+        println!("CPU per call, echo/reference {cpu_ratio:.3}x  (1.0 = the reference server costs no more per call)");
+    }
 }

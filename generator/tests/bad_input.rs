@@ -113,15 +113,21 @@ fn editions_are_unsupported_with_a_location() {
 }
 
 #[test]
-fn import_cycles_and_invalid_utf8_are_located() {
+fn cross_file_errors_are_located() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.proto"), "syntax = \"proto3\";\nimport \"b.proto\";\n").unwrap();
     std::fs::write(dir.path().join("b.proto"), "syntax = \"proto3\";\n\nimport \"a.proto\";\n").unwrap();
     std::fs::write(dir.path().join("u.proto"), b"syntax = \"proto3\";\n// caf\xe9\n".as_slice()).unwrap();
-    for (file, location, message) in
-        [("a.proto", "b.proto:3:8", "import cycle detected"), ("u.proto", "u.proto:2:7", "not valid UTF-8")]
-    {
-        let run = micro_gen(dir.path(), &["sdk", "--lang", "all", "--proto", file, "--out", "out"]);
+    std::fs::write(dir.path().join("d1.proto"), "syntax = \"proto3\";\npackage p;\nmessage A {}\n").unwrap();
+    std::fs::write(dir.path().join("d2.proto"), "syntax = \"proto3\";\npackage p;\n\nmessage A {}\n").unwrap();
+    for (files, location, message) in [
+        (&["a.proto"][..], "b.proto:3:8", "import cycle detected"),
+        (&["u.proto"][..], "u.proto:2:7", "not valid UTF-8"),
+        (&["d1.proto", "d2.proto"][..], "d2.proto:4:9", "name 'p.A' is already defined in file 'd1.proto'"),
+    ] {
+        let mut args = vec!["sdk", "--lang", "all", "--out", "out", "--proto"];
+        args.extend(files);
+        let run = micro_gen(dir.path(), &args);
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{stderr}");
         assert!(squash(&stderr).contains(&squash(message)), "{stderr}");
