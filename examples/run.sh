@@ -7,7 +7,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 CACHE="$(cd "${MICRO_CACHE:-$REPO/.cache}" && pwd)"
 : "${MICRO_GEN_BIN:?set MICRO_GEN_BIN to the built micro-gen binary}"
-TARBALL="$(ls "$CACHE"/ts-sdk/*.tgz | head -n 1)"
+TARBALL="$(ls "$CACHE"/ts-sdk/micro-sdk-*.tgz | head -n 1)"
 PY="$CACHE/py-venv/bin/python"
 
 log="$(mktemp)"
