@@ -768,8 +768,8 @@ mod tests {
 
     #[test]
     fn dedent_never_splits_a_character() {
-        // Found by fuzzing: unicode whitespace used to count as indentation, and cutting a common
-        // indent of two bytes split U+3000.
+        // Unicode whitespace used to count as indentation, so a common indent of two bytes split
+        // U+3000 and panicked (generator/fuzz/regressions/load/unicode_comment_indent.proto).
         let c = Comments { leading: Some("\u{3000}a\n  b\n\u{3000}\n".into()), ..Default::default() };
         assert_eq!(c.doc_lines(), ["\u{3000}a", "  b"]);
     }
