@@ -59,6 +59,10 @@ def main(argv: list[str]) -> int:
                 f"ref {r['calls_per_sec']:.0f}/s p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms | "
                 f"echo {e['calls_per_sec']:.0f}/s p50 {e['p50_ms']:.2f} p99 {e['p99_ms']:.2f} ms",
                 f"{s['ratio']:.3f}x (>= {SERVER_TARGET:.2f}x)", s["ratio"] >= SERVER_TARGET)
+            if s.get("cpu_ratio") is not None:
+                rows.append(("server: CPU per call (info)",
+                             f"ref {r['cpu_us_per_call']:.1f} us | echo {e['cpu_us_per_call']:.1f} us",
+                             f"echo/ref {s['cpu_ratio']:.3f}x", ""))
     if "sdk" in parts:
         for lang in langs:
             d = load(results / f"sdk-{lang}.json")

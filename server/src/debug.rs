@@ -75,13 +75,13 @@ pub(crate) fn uuid() -> String {
     uuid_text(bytes)
 }
 
-/// A fresh id in version 4 UUID text form for the span (and new trace) of a recorded call:
-/// unique within the process and unpredictable from run to run (a random per-process key
-/// mixed with a counter by splitmix64), without the system call [`uuid`] makes, since the
-/// recorder runs on every call. Not for secrets.
-fn call_id() -> String {
+/// The id numbered `n`, in version 4 UUID text form, for the span (and new trace) of a recorded
+/// call: the same `n` always gives the same id within the process, different numbers different
+/// ids, and the ids are unpredictable from run to run (a random per-process key mixed with `n`
+/// by splitmix64). Unlike [`uuid`] it makes no system call, since the recorder runs on every
+/// call. Not for secrets.
+fn id_of(n: u64) -> String {
     static KEY: std::sync::OnceLock<[u64; 2]> = std::sync::OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     fn splitmix64(x: u64) -> u64 {
         let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -97,7 +97,6 @@ fn call_id() -> String {
         let (a, b) = key.split_at(8);
         [u64::from_le_bytes(a.try_into().unwrap_or_default()), u64::from_le_bytes(b.try_into().unwrap_or_default())]
     });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&splitmix64(n ^ key[0]).to_be_bytes());
     bytes[8..].copy_from_slice(&splitmix64(n.wrapping_add(key[1])).to_be_bytes());
@@ -143,46 +142,40 @@ pub(crate) fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// The last [`CAPACITY`] calls, as log records and spans.
-#[derive(Debug, Default)]
-pub(crate) struct Recorder {
-    calls: Mutex<VecDeque<(Record, Span)>>,
+/// What the recorder keeps of one finished call; its log record and span are made from it only
+/// when `Log` or `Trace` asks (the recorder runs on every call, so it stays cheap).
+#[derive(Debug)]
+struct Call {
+    /// The gRPC path, `/store.Store/Read`.
+    path: String,
+    /// The `micro-trace-id` the call carried, if any.
+    trace: Option<String>,
+    /// The `micro-span-id` the call carried, if any.
+    parent: Option<String>,
+    started: SystemTime,
+    elapsed: std::time::Duration,
+    code: Code,
+    /// The call's number, set by [`Recorder::record`]; its span id (and its trace id when it
+    /// carried none) derive from it.
+    number: u64,
 }
 
-impl Recorder {
-    /// An empty recorder.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    fn calls(&self) -> std::sync::MutexGuard<'_, VecDeque<(Record, Span)>> {
-        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Records one finished call: `path` is the gRPC path (`/store.Store/Read`), `started` the
-    /// unix time it started at, `elapsed` how long it took, `code` how it ended.
-    fn record(
-        &self,
-        path: &str,
-        trace: Option<String>,
-        parent: Option<String>,
-        started: SystemTime,
-        elapsed: std::time::Duration,
-        code: Code,
-    ) {
-        let (service, endpoint) = split_path(path);
+impl Call {
+    /// The call's log record and span, as described in the [module documentation](self).
+    fn to_record_and_span(&self) -> (Record, Span) {
+        let (service, endpoint) = split_path(&self.path);
         let name = format!("{service}.{endpoint}");
-        let code = code_name(code);
-        let trace = trace.unwrap_or_else(call_id);
-        let since_epoch = started.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let duration = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let code = code_name(self.code);
+        let trace = self.trace.clone().unwrap_or_else(|| id_of(self.number.wrapping_mul(2)));
+        let since_epoch = self.started.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let duration = u64::try_from(self.elapsed.as_nanos()).unwrap_or(u64::MAX);
         let level = if code == "OK" { "info" } else { "error" };
         let record = Record {
             timestamp: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
             metadata: HashMap::from([
                 ("level".to_owned(), level.to_owned()),
                 ("service".to_owned(), service.to_owned()),
-                ("endpoint".to_owned(), endpoint.to_owned()),
+                ("endpoint".to_owned(), endpoint.clone()),
                 ("code".to_owned(), code.to_owned()),
                 ("trace".to_owned(), trace.clone()),
                 ("duration".to_owned(), duration.to_string()),
@@ -191,19 +184,52 @@ impl Recorder {
         };
         let span = Span {
             trace,
-            id: call_id(),
-            parent: parent.unwrap_or_default(),
+            id: id_of(self.number.wrapping_mul(2).wrapping_add(1)),
+            parent: self.parent.clone().unwrap_or_default(),
             name,
             started: u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX),
             duration,
             metadata: HashMap::from([("code".to_owned(), code.to_owned())]),
             r#type: SpanType::Inbound as i32,
         };
-        let mut calls = self.calls();
-        if calls.len() == CAPACITY {
-            calls.pop_front();
-        }
-        calls.push_back((record, span));
+        (record, span)
+    }
+}
+
+/// The last [`CAPACITY`] calls.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    calls: Mutex<VecDeque<Call>>,
+    /// Calls recorded so far.
+    count: AtomicU64,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    fn calls(&self) -> std::sync::MutexGuard<'_, VecDeque<Call>> {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The log records and spans of the calls kept, oldest first.
+    fn records_and_spans(&self) -> Vec<(Record, Span)> {
+        self.calls().iter().map(Call::to_record_and_span).collect()
+    }
+
+    /// Records one finished call, numbering it (its `number` is overwritten).
+    fn record(&self, mut call: Call) {
+        call.number = self.count.fetch_add(1, Ordering::Relaxed);
+        let evicted = {
+            let mut calls = self.calls();
+            let evicted = if calls.len() == CAPACITY { calls.pop_front() } else { None };
+            calls.push_back(call);
+            evicted
+        };
+        // Freed outside the lock.
+        drop(evicted);
     }
 }
 
@@ -283,7 +309,7 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<i32>().ok())
                 .map_or(Code::Ok, Code::from_i32);
-            recorder.record(&path, trace, parent, started, at.elapsed(), code);
+            recorder.record(Call { path, trace, parent, started, elapsed: at.elapsed(), code, number: 0 });
             Ok(response)
         })
     }
@@ -323,10 +349,13 @@ fn process_status() -> (u64, u64) {
 impl Debug for DebugService {
     async fn log(&self, request: Request<LogRequest>) -> Result<Response<LogResponse>, Status> {
         let LogRequest { count, since } = request.into_inner();
-        let calls = self.recorder.calls();
-        let mut records: Vec<Record> =
-            calls.iter().filter(|(record, _)| since <= 0 || record.timestamp > since).map(|(r, _)| r.clone()).collect();
-        drop(calls);
+        let mut records: Vec<Record> = self
+            .recorder
+            .records_and_spans()
+            .into_iter()
+            .filter(|(record, _)| since <= 0 || record.timestamp > since)
+            .map(|(record, _)| record)
+            .collect();
         if let Ok(count) = usize::try_from(count) {
             if count > 0 && records.len() > count {
                 records.drain(..records.len() - count);
@@ -357,10 +386,10 @@ impl Debug for DebugService {
         let id = request.into_inner().id;
         let spans = self
             .recorder
-            .calls()
-            .iter()
+            .records_and_spans()
+            .into_iter()
             .filter(|(_, span)| id.is_empty() || span.trace == id)
-            .map(|(_, span)| span.clone())
+            .map(|(_, span)| span)
             .collect();
         Ok(Response::new(TraceResponse { spans }))
     }
@@ -381,12 +410,13 @@ mod tests {
     fn uuids_are_version_4_text() {
         let uuid_shape =
             regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").unwrap();
-        for make in [uuid, call_id] {
-            let a = make();
-            assert!(uuid_shape.is_match(&a), "{a}");
-            assert_ne!(a, make());
-        }
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| call_id()).collect();
+        let a = uuid();
+        assert!(uuid_shape.is_match(&a), "{a}");
+        assert_ne!(a, uuid());
+        let b = id_of(7);
+        assert!(uuid_shape.is_match(&b), "{b}");
+        assert_eq!(b, id_of(7));
+        let ids: std::collections::HashSet<String> = (0..10_000).map(id_of).collect();
         assert_eq!(ids.len(), 10_000);
     }
 
@@ -395,11 +425,26 @@ mod tests {
         let recorder = Recorder::new();
         for i in 0..CAPACITY + 5 {
             let path = format!("/s.H/M{i}");
-            recorder.record(&path, None, None, SystemTime::now(), std::time::Duration::ZERO, Code::Ok);
+            recorder.record(Call {
+                path,
+                trace: None,
+                parent: None,
+                started: SystemTime::now(),
+                elapsed: std::time::Duration::ZERO,
+                code: Code::Ok,
+                number: 0,
+            });
         }
-        let calls = recorder.calls();
+        let calls = recorder.records_and_spans();
         assert_eq!(calls.len(), CAPACITY);
         assert_eq!(calls[0].1.name, "s.H.M5");
         assert_eq!(calls[0].0.message, "s.H.M5 OK");
+        // Built on demand, a call's ids are the same every time, and its new trace is its own.
+        let again = recorder.records_and_spans();
+        assert_eq!(calls[0].1.id, again[0].1.id);
+        assert_eq!(calls[0].1.trace, again[0].1.trace);
+        assert_eq!(calls[0].0.metadata["trace"], calls[0].1.trace);
+        assert_ne!(calls[0].1.trace, calls[1].1.trace);
+        assert_ne!(calls[0].1.id, calls[0].1.trace);
     }
 }
