@@ -408,15 +408,22 @@ func (c *Client) Close() error { return c.close() }
 
 // callContext applies the default deadline and the call's metadata.
 func (c *Client) callContext(ctx context.Context, opts []CallOption) (context.Context, context.CancelFunc, *callOptions) {
-	co := &callOptions{metadata: metadata.MD{}}
-	for _, opt := range opts {
-		opt(co)
+	co := &callOptions{}
+	if len(opts) > 0 {
+		co.metadata = metadata.MD{}
+		for _, opt := range opts {
+			opt(co)
+		}
 	}
 	var cancel context.CancelFunc
 	if _, ok := ctx.Deadline(); !ok && c.opts.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, c.opts.timeout)
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
+	}
+	if len(c.opts.metadata) == 0 && len(co.metadata) == 0 {
+		// Nothing to add: the context's own outgoing metadata, if any, is sent as it is.
+		return ctx, cancel, co
 	}
 	md := c.opts.metadata.Copy()
 	if existing, ok := metadata.FromOutgoingContext(ctx); ok {

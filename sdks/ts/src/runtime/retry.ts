@@ -3,17 +3,24 @@
 // exponential backoff and jitter, bounded by the call's deadline.
 
 import { ConnectError } from "@connectrpc/connect";
-import type { Interceptor, UnaryRequest } from "@connectrpc/connect";
+import type { Code, Interceptor, StreamResponse, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
 import type { RetryPolicy } from "./options.js";
 
 /** The gRPC request header that carries the deadline (`<n><unit>`, unit one of H M S m u n). */
 const GRPC_TIMEOUT = "grpc-timeout";
 
 /** Milliseconds per `grpc-timeout` unit. */
-const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000_001 };
+const TIMEOUT_UNITS: ReadonlyMap<string, number> = new Map([
+  ["H", 3_600_000],
+  ["M", 60_000],
+  ["S", 1_000],
+  ["m", 1],
+  ["u", 0.001],
+  ["n", 0.000_001],
+]);
 
 /**
- * Reads the `grpc-timeout` request header.
+ * Reads the `grpc-timeout` request header: 1 to 8 ASCII digits, then a unit.
  *
  * @param value - The header value, such as `30000m`.
  * @returns The timeout in milliseconds, or undefined when the header is missing or malformed.
@@ -22,11 +29,19 @@ export function parseGrpcTimeout(value: string | null): number | undefined {
   if (value === null) {
     return undefined;
   }
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value.trim());
-  if (!match) {
+  const text = value.trim();
+  const unit = TIMEOUT_UNITS.get(text.slice(-1));
+  const digits = text.length - 1;
+  if (unit === undefined || digits < 1 || digits > 8) {
     return undefined;
   }
-  return Number(match[1]) * (TIMEOUT_UNITS[match[2] ?? ""] ?? 1);
+  for (let i = 0; i < digits; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      return undefined;
+    }
+  }
+  return Number(text.slice(0, digits)) * unit;
 }
 
 /**
@@ -66,42 +81,70 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The rest of the chain, as a retried unary call sees it. */
+type UnaryNext = (req: UnaryRequest) => Promise<UnaryResponse | StreamResponse>;
+
 /**
  * An interceptor that retries unary calls failing with one of `policy.retryableCodes`.
  *
  * Retry `n` waits {@link backoffMs} first. A retry whose wait would end at or after the call's
- * deadline (from the `grpc-timeout` header) is not made, and the last error is thrown instead;
- * later attempts carry the remaining time in `grpc-timeout`. Cancelling the call during a wait
- * stops it. Streaming calls pass through untouched.
+ * deadline (from the `grpc-timeout` header, counted from the start of the call) is not made, and
+ * the last error is thrown instead; later attempts carry the remaining time in `grpc-timeout`.
+ * Cancelling the call during a wait stops it. Streaming calls pass through untouched. The first
+ * attempt sends the request as it is and allocates nothing for retries: the deadline is only read
+ * once it has failed.
  *
  * @param policy - A complete retry policy.
+ * @param prepare - Called first on every call's headers (streaming or not), before any attempt;
+ *   the client uses it to add Micro's metadata without an interceptor of its own.
  * @returns The interceptor.
  */
-export function retryInterceptor(policy: Required<RetryPolicy>): Interceptor {
+export function retryInterceptor(policy: Required<RetryPolicy>, prepare?: (header: Headers) => void): Interceptor {
   const retryable = new Set(policy.retryableCodes);
-  return (next) => async (req) => {
+  return (next) => (req) => {
+    prepare?.(req.header);
     if (req.stream || policy.maxRetries === 0) {
       return next(req);
     }
-    const timeoutMs = parseGrpcTimeout(req.header.get(GRPC_TIMEOUT));
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      const attemptReq: UnaryRequest = attempt === 0 ? req : withRemainingTimeout(req, deadline);
-      try {
-        return await next(attemptReq);
-      } catch (err) {
-        const error = ConnectError.from(err);
-        if (attempt >= policy.maxRetries || !retryable.has(error.code) || req.signal.aborted) {
-          throw err;
-        }
-        const wait = backoffMs(policy, attempt + 1);
-        if (deadline !== undefined && Date.now() + wait >= deadline) {
-          throw err;
-        }
-        await sleep(wait, req.signal);
-      }
-    }
+    const started = Date.now();
+    return next(req).catch((err: unknown) => retryAfter(policy, retryable, next, req, started, err));
   };
+}
+
+/**
+ * The retries of a unary call whose first attempt failed with `firstError`.
+ *
+ * @returns The response of the first retry that succeeds.
+ * @throws The last attempt's error when it is not retryable, when the retries are used up, or
+ *   when the next backoff would end past the deadline; the abort reason when cancelled.
+ */
+async function retryAfter(
+  policy: Required<RetryPolicy>,
+  retryable: ReadonlySet<Code>,
+  next: UnaryNext,
+  req: UnaryRequest,
+  started: number,
+  firstError: unknown,
+): Promise<UnaryResponse | StreamResponse> {
+  const timeoutMs = parseGrpcTimeout(req.header.get(GRPC_TIMEOUT));
+  const deadline = timeoutMs === undefined ? undefined : started + timeoutMs;
+  let err = firstError;
+  for (let attempt = 0; ; attempt++) {
+    const error = ConnectError.from(err);
+    if (attempt >= policy.maxRetries || !retryable.has(error.code) || req.signal.aborted) {
+      throw err;
+    }
+    const wait = backoffMs(policy, attempt + 1);
+    if (deadline !== undefined && Date.now() + wait >= deadline) {
+      throw err;
+    }
+    await sleep(wait, req.signal);
+    try {
+      return await next(withRemainingTimeout(req, deadline));
+    } catch (e) {
+      err = e;
+    }
+  }
 }
 
 /** A copy of `req` whose `grpc-timeout` header holds the time left until `deadline`. */

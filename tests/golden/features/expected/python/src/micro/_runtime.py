@@ -36,6 +36,7 @@ from typing import (
     AsyncIterable,
     AsyncIterator,
     Callable,
+    Dict,
     FrozenSet,
     Iterable,
     Iterator,
@@ -498,17 +499,26 @@ class _Settings:
         if namespace:
             base.append(("micro-namespace", namespace))
         self.metadata = _merge(base, _pairs(metadata))
+        self._base_metadata = tuple(self.metadata)
         self.timeout = timeout or None
         self.retry = retry
 
     def call_metadata(self, metadata: Optional[Metadata]) -> Tuple[Tuple[str, str], ...]:
+        if not metadata:
+            return self._base_metadata
         return tuple(_merge(self.metadata, _pairs(metadata)))
+
+    def seconds(self, timeout: Optional[float]) -> Optional[float]:
+        """The call's timeout in seconds (its own, else the channel's), or None for none."""
+        if timeout is None:
+            return self.timeout
+        if timeout < 0:
+            raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout}")
+        return timeout or None
 
     def deadline(self, timeout: Optional[float]) -> Optional[float]:
         """The call's deadline on the ``time.monotonic()`` clock, or None for none."""
-        seconds = self.timeout if timeout is None else (timeout or None)
-        if seconds is not None and seconds < 0:
-            raise ValueError(f"timeout must be >= 0 seconds or None, got {seconds}")
+        seconds = self.seconds(timeout)
         return None if seconds is None else time.monotonic() + seconds
 
     def should_retry(self, error: grpc.RpcError, retry: int) -> bool:
@@ -543,6 +553,24 @@ def _sleep_for(settings: _Settings, retry: int, deadline: Optional[float]) -> Op
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
+
+
+_Calls = Dict[Tuple[str, Type[Message]], Any]
+"""grpcio multicallables by (method path, response class), one cache per call kind."""
+
+
+def _cached_call(calls: _Calls, factory: Callable[..., Any], method: str, response_type: Type[Message]) -> Any:
+    """The multicallable of ``method`` in ``calls``, made with ``factory`` on first use.
+
+    grpcio's multicallables hold no per-call state and are safe to share between threads, so
+    each channel makes one per (method, response class) instead of one per call. When threads
+    race on the first call, ``dict.setdefault`` (atomic in CPython) keeps the first one made.
+    """
+    call = calls.get((method, response_type))
+    if call is None:
+        made = factory(method, request_serializer=_serialize, response_deserializer=response_type.FromString)
+        call = calls.setdefault((method, response_type), made)
+    return call
 
 
 # --- Cancellation -------------------------------------------------------------------------------
@@ -657,6 +685,10 @@ class Channel:
             raw = grpc.insecure_channel(target, options=_channel_options())
         self._raw = raw
         self._channel: grpc.Channel = grpc.intercept_channel(raw, *interceptors) if interceptors else raw
+        self._unary_unary_calls: _Calls = {}
+        self._unary_stream_calls: _Calls = {}
+        self._stream_unary_calls: _Calls = {}
+        self._stream_stream_calls: _Calls = {}
 
     @property
     def grpc_channel(self) -> grpc.Channel:
@@ -691,23 +723,25 @@ class Channel:
             MicroError: When the call fails (after any retries) or is cancelled.
             ValueError: When ``timeout`` is negative.
         """
-        call = self._channel.unary_unary(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.UnaryUnaryMultiCallable[Message, T] = _cached_call(
+            self._unary_unary_calls, self._channel.unary_unary, method, response_type
         )
         settings = self._settings
         call_metadata = settings.call_metadata(metadata)
-        deadline = settings.deadline(timeout)
+        # The first attempt gets the whole timeout; a retry gets what is left until the deadline.
+        attempt_timeout = settings.seconds(timeout)
+        deadline = None if attempt_timeout is None else time.monotonic() + attempt_timeout
         retry = 0
         while True:
             if cancellation is None:
                 try:
-                    return call(request, timeout=_remaining(deadline), metadata=call_metadata)
+                    return call(request, timeout=attempt_timeout, metadata=call_metadata)
                 except grpc.RpcError as error:
                     failure: grpc.RpcError = error
             else:
                 if cancellation.cancelled:
                     raise _cancelled_error()
-                future = call.future(request, timeout=_remaining(deadline), metadata=call_metadata)
+                future = call.future(request, timeout=attempt_timeout, metadata=call_metadata)
                 cancellation._attach(future)
                 try:
                     return future.result()
@@ -724,6 +758,7 @@ class Channel:
                 raise MicroError.from_rpc_error(failure) from failure
             time.sleep(delay)
             retry += 1
+            attempt_timeout = _remaining(deadline)
             if cancellation is not None and cancellation.cancelled:
                 raise _cancelled_error()
 
@@ -758,13 +793,13 @@ class Channel:
         Raises:
             ValueError: When ``timeout`` is negative.
         """
-        call = self._channel.unary_stream(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.UnaryStreamMultiCallable[Message, T] = _cached_call(
+            self._unary_stream_calls, self._channel.unary_stream, method, response_type
         )
         settings = self._settings
         responses = call(
             request,
-            timeout=_remaining(settings.deadline(timeout)),
+            timeout=settings.seconds(timeout),
             metadata=settings.call_metadata(metadata),
         )
         return _iterate(responses, cancellation)
@@ -797,15 +832,15 @@ class Channel:
             MicroError: When the call fails or is cancelled.
             ValueError: When ``timeout`` is negative.
         """
-        call = self._channel.stream_unary(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.StreamUnaryMultiCallable[Message, T] = _cached_call(
+            self._stream_unary_calls, self._channel.stream_unary, method, response_type
         )
         settings = self._settings
         if cancellation is None:
             try:
                 return call(
                     iter(requests),
-                    timeout=_remaining(settings.deadline(timeout)),
+                    timeout=settings.seconds(timeout),
                     metadata=settings.call_metadata(metadata),
                 )
             except grpc.RpcError as error:
@@ -814,7 +849,7 @@ class Channel:
             raise _cancelled_error()
         future = call.future(
             iter(requests),
-            timeout=_remaining(settings.deadline(timeout)),
+            timeout=settings.seconds(timeout),
             metadata=settings.call_metadata(metadata),
         )
         cancellation._attach(future)
@@ -857,13 +892,13 @@ class Channel:
         Raises:
             ValueError: When ``timeout`` is negative.
         """
-        call = self._channel.stream_stream(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.StreamStreamMultiCallable[Message, T] = _cached_call(
+            self._stream_stream_calls, self._channel.stream_stream, method, response_type
         )
         settings = self._settings
         responses = call(
             iter(requests),
-            timeout=_remaining(settings.deadline(timeout)),
+            timeout=settings.seconds(timeout),
             metadata=settings.call_metadata(metadata),
         )
         return _iterate(responses, cancellation)
@@ -961,6 +996,10 @@ class AsyncChannel:
         self._interceptors: List[grpc.aio.ClientInterceptor] = list(interceptors)
         self._channel: Optional[grpc.aio.Channel] = None
         self._closed = False
+        self._unary_unary_calls: _Calls = {}
+        self._unary_stream_calls: _Calls = {}
+        self._stream_unary_calls: _Calls = {}
+        self._stream_stream_calls: _Calls = {}
 
     @property
     def grpc_channel(self) -> grpc.aio.Channel:
@@ -981,6 +1020,17 @@ class AsyncChannel:
             else:
                 self._channel = grpc.aio.insecure_channel(self.address, options=options, interceptors=interceptors)
         return self._channel
+
+    def _call(self, calls: _Calls, kind: str, method: str, response_type: Type[Message]) -> Any:
+        """The channel's cached multicallable of ``kind`` for ``method``.
+
+        Raises:
+            RuntimeError: When the channel was closed.
+        """
+        call = calls.get((method, response_type))
+        if call is None or self._closed:
+            call = _cached_call(calls, getattr(self.grpc_channel, kind), method, response_type)
+        return call
 
     async def unary_unary(
         self,
@@ -1008,22 +1058,25 @@ class AsyncChannel:
             MicroError: When the call fails (after any retries).
             ValueError: When ``timeout`` is negative.
         """
-        call = self.grpc_channel.unary_unary(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.aio.UnaryUnaryMultiCallable[Message, T] = self._call(
+            self._unary_unary_calls, "unary_unary", method, response_type
         )
         settings = self._settings
         call_metadata = settings.call_metadata(metadata)
-        deadline = settings.deadline(timeout)
+        # The first attempt gets the whole timeout; a retry gets what is left until the deadline.
+        attempt_timeout = settings.seconds(timeout)
+        deadline = None if attempt_timeout is None else time.monotonic() + attempt_timeout
         retry = 0
         while True:
             try:
-                return await call(request, timeout=_remaining(deadline), metadata=call_metadata)
+                return await call(request, timeout=attempt_timeout, metadata=call_metadata)
             except grpc.RpcError as error:
                 delay = _sleep_for(settings, retry, deadline) if settings.should_retry(error, retry) else None
                 if delay is None:
                     raise MicroError.from_rpc_error(error) from error
             await asyncio.sleep(delay)
             retry += 1
+            attempt_timeout = _remaining(deadline)
 
     def unary_stream(
         self,
@@ -1057,8 +1110,8 @@ class AsyncChannel:
         call_metadata = settings.call_metadata(metadata)
 
         def start() -> AsyncIterable[T]:
-            call = self.grpc_channel.unary_stream(
-                method, request_serializer=_serialize, response_deserializer=response_type.FromString
+            call: grpc.aio.UnaryStreamMultiCallable[Message, T] = self._call(
+                self._unary_stream_calls, "unary_stream", method, response_type
             )
             return call(request, timeout=_remaining(deadline), metadata=call_metadata)
 
@@ -1090,14 +1143,14 @@ class AsyncChannel:
             MicroError: When the call fails.
             ValueError: When ``timeout`` is negative.
         """
-        call = self.grpc_channel.stream_unary(
-            method, request_serializer=_serialize, response_deserializer=response_type.FromString
+        call: grpc.aio.StreamUnaryMultiCallable[Message, T] = self._call(
+            self._stream_unary_calls, "stream_unary", method, response_type
         )
         settings = self._settings
         try:
             return await call(
                 _request_iterator(requests),
-                timeout=_remaining(settings.deadline(timeout)),
+                timeout=settings.seconds(timeout),
                 metadata=settings.call_metadata(metadata),
             )
         except grpc.RpcError as error:
@@ -1134,8 +1187,8 @@ class AsyncChannel:
         call_metadata = settings.call_metadata(metadata)
 
         def start() -> AsyncIterable[T]:
-            call = self.grpc_channel.stream_stream(
-                method, request_serializer=_serialize, response_deserializer=response_type.FromString
+            call: grpc.aio.StreamStreamMultiCallable[Message, T] = self._call(
+                self._stream_stream_calls, "stream_stream", method, response_type
             )
             return call(_request_iterator(requests), timeout=_remaining(deadline), metadata=call_metadata)
 
@@ -1144,6 +1197,13 @@ class AsyncChannel:
     async def close(self) -> None:
         """Closes the channel and cancels its active calls. Closing twice is harmless."""
         self._closed = True
+        for calls in (
+            self._unary_unary_calls,
+            self._unary_stream_calls,
+            self._stream_unary_calls,
+            self._stream_stream_calls,
+        ):
+            calls.clear()
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close()

@@ -371,6 +371,12 @@ module Micro
       @metadata['micro-namespace'] = namespace if namespace && !namespace.empty?
       (metadata || {}).each { |k, v| @metadata[k.to_s.downcase] = v.to_s }
       @metadata.freeze
+      # Without interceptors nothing writes to a call's metadata hash (the grpc gem merges it into
+      # its own), so calls without metadata of their own can share the frozen channel hash.
+      @share_metadata = interceptors.empty?
+      # The grpc gem's marshal/unmarshal callables, one per message class, made on first use.
+      @encoders = {}
+      @decoders = {}
       creds = @tls ? (credentials || ::GRPC::Core::ChannelCredentials.new) : :this_channel_is_insecure
       args = {
         'grpc.primary_user_agent' => USER_AGENT,
@@ -414,6 +420,10 @@ module Micro
       request = coerce(request, input)
       deadline = deadline_for(timeout)
       call_metadata = merge(metadata)
+      if on_headers.nil? && on_trailers.nil? && cancellation.nil?
+        return plain_unary(path, request, marshal(input), unmarshal(output), deadline, call_metadata)
+      end
+
       attempt = 0
       loop do
         op = @stub.request_response(path, request, marshal(input), unmarshal(output),
@@ -500,11 +510,30 @@ module Micro
     end
 
     def marshal(type)
-      type.method(:encode)
+      @encoders[type] ||= type.method(:encode)
     end
 
     def unmarshal(type)
-      type.method(:decode)
+      @decoders[type] ||= type.method(:decode)
+    end
+
+    # A unary call nobody needs the operation of (no headers, trailers or cancellation asked
+    # for): the grpc gem's plain call, without the operation view `return_op: true` builds. The
+    # same retries and errors as {#unary}.
+    def plain_unary(path, request, marshal, unmarshal, deadline, call_metadata)
+      attempt = 0
+      loop do
+        begin
+          return @stub.request_response(path, request, marshal, unmarshal, deadline: deadline, metadata: call_metadata)
+        rescue StandardError, ::GRPC::Core::CallError => e
+          error = Error.from(e)
+          delay = retry_delay(error, attempt, deadline)
+          raise error, cause: e if delay.nil?
+        end
+
+        sleep(delay)
+        attempt += 1
+      end
     end
 
     # The absolute deadline of a call: its own timeout (0 for none), else the channel's.
@@ -517,7 +546,9 @@ module Micro
 
     # The channel's metadata with the call's on top (a key the call sets wins).
     def merge(metadata)
-      return @metadata.dup if metadata.nil? || metadata.empty?
+      if metadata.nil? || metadata.empty?
+        return @share_metadata ? @metadata : @metadata.dup
+      end
 
       out = @metadata.dup
       metadata.each { |k, v| out[k.to_s.downcase] = v.to_s }

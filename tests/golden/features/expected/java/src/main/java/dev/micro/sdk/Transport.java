@@ -345,29 +345,47 @@ public final class Transport implements AutoCloseable {
 
   /** Adds the token, namespace and extra metadata (client-wide, then per call) to every call. */
   private final class MetadataInterceptor implements ClientInterceptor {
+    /** The client's own metadata (token, namespace, extra metadata), keys made once. */
+    private final List<Map.Entry<Metadata.Key<String>, String>> fixed = new ArrayList<>();
+
+    MetadataInterceptor() {
+      if (options.token() != null && !options.token().isEmpty()) {
+        fixed.add(Map.entry(key("authorization"), "Bearer " + options.token()));
+      }
+      if (options.namespace() != null && !options.namespace().isEmpty()) {
+        fixed.add(Map.entry(key("micro-namespace"), options.namespace()));
+      }
+      options.metadata().forEach((k, v) -> fixed.add(Map.entry(key(k), v)));
+    }
+
     @Override
     public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions callOptions, Channel next) {
       Map<String, String> perCall = callOptions.getOption(CALL_METADATA);
+      if (fixed.isEmpty() && (perCall == null || perCall.isEmpty())) {
+        // Nothing to add: no wrapper around the call.
+        return next.newCall(method, callOptions);
+      }
       return new ForwardingClientCall.SimpleForwardingClientCall<Q, R>(next.newCall(method, callOptions)) {
         @Override
         public void start(Listener<R> listener, Metadata headers) {
-          if (options.token() != null && !options.token().isEmpty()) {
-            put(headers, "authorization", "Bearer " + options.token());
+          for (Map.Entry<Metadata.Key<String>, String> entry : fixed) {
+            put(headers, entry.getKey(), entry.getValue());
           }
-          if (options.namespace() != null && !options.namespace().isEmpty()) {
-            put(headers, "micro-namespace", options.namespace());
+          if (perCall != null) {
+            perCall.forEach((k, v) -> put(headers, key(k), v));
           }
-          options.metadata().forEach((k, v) -> put(headers, k, v));
-          perCall.forEach((k, v) -> put(headers, k, v));
           super.start(listener, headers);
         }
       };
     }
 
-    private void put(Metadata headers, String key, String value) {
-      Metadata.Key<String> k = Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER);
-      headers.removeAll(k);
-      headers.put(k, value);
+    private Metadata.Key<String> key(String name) {
+      return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
+    }
+
+    private void put(Metadata headers, Metadata.Key<String> key, String value) {
+      headers.removeAll(key);
+      headers.put(key, value);
     }
   }
 }
