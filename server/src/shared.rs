@@ -10,28 +10,22 @@ use crate::persist::Persist;
 #[derive(Clone, Debug)]
 pub(crate) struct Shared {
     /// `--test-hooks`: honour the `x-micro-test-*` metadata (tests/conformance/README.md).
-    #[allow(dead_code)]
     pub(crate) test_hooks: bool,
     /// `--auth`: tokens are verified and rules and namespaces enforced (spec B1).
-    #[allow(dead_code)]
     pub(crate) auth: bool,
     /// Write-through persistence (a no-op without `--data`).
-    #[allow(dead_code)]
     pub(crate) persist: Persist,
     /// Cancelled when graceful shutdown begins: open streams end with `UNAVAILABLE`.
-    #[allow(dead_code)]
     pub(crate) shutdown: CancellationToken,
     /// Largest message, in bytes, the server decodes or encodes (`--max-message-size`).
     pub(crate) max_message_size: usize,
     /// The address the server is bound to (for in-process routing through `client.Client`).
-    #[allow(dead_code)]
     pub(crate) local_addr: SocketAddr,
 }
 
 impl Shared {
     /// The status with which open streams end when the server shuts down (gRPC: `UNAVAILABLE`
     /// tells the client to retry elsewhere or later).
-    #[allow(dead_code)]
     pub(crate) fn shutting_down() -> tonic::Status {
         crate::error::MicroError::service_unavailable("micro.server", "server shutting down").into()
     }
