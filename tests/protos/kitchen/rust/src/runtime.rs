@@ -138,6 +138,10 @@ async fn within<T>(
 
 /// A unary call: one attempt, then retries as the client's [`RetryPolicy`] allows, all within the
 /// call's deadline.
+///
+/// The request is only copied for attempts that may be followed by a retry: without a retry
+/// policy (or with `max_retries: 0`) it is moved into the call as it is, and the last attempt a
+/// policy allows moves it too. `grpc-timeout` is written once per attempt, with the time left.
 pub(crate) async fn unary<Req, Resp, F, Fut>(
     shared: &Shared,
     request: Request<Req>,
@@ -148,37 +152,51 @@ where
     F: FnMut(Request<Req>) -> Fut,
     Fut: Future<Output = Result<Response<Resp>, Status>>,
 {
-    let (mut metadata, extensions, message) = request.into_parts();
-    let deadline = deadline(shared, &mut metadata);
-    let mut retries = 0;
-    loop {
-        let mut attempt =
-            Request::from_parts(metadata.clone(), extensions.clone(), message.clone());
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::deadline_exceeded());
-            }
-            attempt.set_timeout(left);
-        }
-        let status = match within(deadline, call(attempt)).await {
+    let timeout = call_timeout(request.metadata()).or(shared.timeout);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let Some(policy) = shared.retry.as_ref().filter(|p| p.max_retries > 0) else {
+        return attempt(deadline, request, &mut call).await.map_err(Error::from);
+    };
+    let (metadata, extensions, message) = request.into_parts();
+    for retries in 0..policy.max_retries {
+        let request = Request::from_parts(metadata.clone(), extensions.clone(), message.clone());
+        let status = match attempt(deadline, request, &mut call).await {
             Ok(response) => return Ok(response),
             Err(status) => status,
         };
-        let Some(policy) = shared
-            .retry
-            .as_ref()
-            .filter(|p| p.retries(status.code(), retries))
-        else {
+        if !policy.retries(status.code(), retries) {
             return Err(Error::from(status));
-        };
+        }
         let backoff = policy.backoff(retries);
         if deadline.is_some_and(|d| Instant::now() + backoff >= d) {
             return Err(Error::from(status));
         }
         tokio::time::sleep(backoff).await;
-        retries += 1;
     }
+    // No retry can follow the last attempt: it gets the original instead of a copy.
+    let request = Request::from_parts(metadata, extensions, message);
+    attempt(deadline, request, &mut call).await.map_err(Error::from)
+}
+
+/// One attempt of a unary call, its `grpc-timeout` set to the time left until `deadline` (none
+/// without a deadline; `DEADLINE_EXCEEDED` without calling when it has passed).
+async fn attempt<Req, Resp, F, Fut>(
+    deadline: Option<Instant>,
+    mut request: Request<Req>,
+    call: &mut F,
+) -> Result<Response<Resp>, Status>
+where
+    F: FnMut(Request<Req>) -> Fut,
+    Fut: Future<Output = Result<Response<Resp>, Status>>,
+{
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Status::deadline_exceeded("deadline exceeded"));
+        }
+        request.set_timeout(left);
+    }
+    within(deadline, call(request)).await
 }
 
 /// A client-streaming call: one attempt within the call's deadline.
