@@ -335,7 +335,11 @@ async fn collect_and_chat_apply_behaviors() {
 
 async fn deadline_exceeded<T: std::fmt::Debug>(started: Instant, result: Result<T, Status>) {
     let status = result.expect_err("the deadline passes");
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The server answers DEADLINE_EXCEEDED just before the deadline; the raw tonic client's own
+    // timer reports its expiry as CANCELLED "Timeout expired", and on a loaded machine that timer
+    // can win the race (the SDKs map it to DEADLINE_EXCEEDED; this test uses the bare client).
+    let client_timer = status.code() == Code::Cancelled && status.message() == "Timeout expired";
+    assert!(status.code() == Code::DeadlineExceeded || client_timer, "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "the sleep was cut short: {:?}", started.elapsed());
 }
 
