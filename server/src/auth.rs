@@ -75,11 +75,9 @@ use crate::{
         Resource, Rule, Token, TokenRequest, TokenResponse, accounts_server::Accounts, auth_server::Auth,
         rules_server::Rules,
     },
-    shared::Shared,
+    shared::{DEFAULT_NAMESPACE, Shared, namespace_or_default},
 };
 
-/// The namespace used when a request (or a call) names none.
-pub(crate) const DEFAULT_NAMESPACE: &str = "micro";
 /// Lifetime of an access token whose request asks for 0 seconds (Micro's default): 15 minutes.
 const DEFAULT_EXPIRY_SECS: i64 = 15 * 60;
 /// Memory cost of a secret hash, KiB (argon2id).
@@ -127,11 +125,6 @@ pub(crate) fn authorize_namespace(
     }
     let account = extensions.get::<Caller>().and_then(|caller| caller.account.as_ref());
     authorize_admin(account, namespace, id).map_err(Status::from)
-}
-
-/// `namespace` or `micro` when empty.
-fn namespace_or_default(namespace: &str) -> &str {
-    if namespace.is_empty() { DEFAULT_NAMESPACE } else { namespace }
 }
 
 /// Whether `account` has type `kind` and holds `scope`.

@@ -44,14 +44,11 @@ use crate::{
         BlobReadResponse, BlobWriteRequest, BlobWriteResponse, blob_store_server::BlobStore,
     },
     persist::Persist,
-    shared::Shared,
+    shared::{DEFAULT_NAMESPACE, Shared},
 };
 
 /// Size of the chunks `Read` streams, in bytes (Micro's `bufferSize`).
 pub(crate) const CHUNK: usize = 1024;
-
-/// The namespace used when neither the request nor the caller names one.
-const DEFAULT_NAMESPACE: &str = "micro";
 
 /// Persistence table of the blobs (`--data`).
 const TABLE: &str = "store.blobs";

@@ -46,7 +46,7 @@ use crate::{
     auth::Caller,
     error::MicroError,
     pb::broker::{Empty, Message, PublishRequest, SubscribeRequest, broker_server::Broker},
-    shared::Shared,
+    shared::{DEFAULT_NAMESPACE, Shared},
 };
 
 /// Undelivered messages a subscriber may have waiting before new ones are dropped for it.
@@ -57,9 +57,6 @@ pub(crate) const AWAIT_HOOK: &str = "x-micro-test-await-subscribers";
 
 /// The longest the await-subscribers hook waits.
 const AWAIT_LIMIT: Duration = Duration::from_secs(10);
-
-/// The namespace used when a call names none.
-const DEFAULT_NAMESPACE: &str = "micro";
 
 /// Locks a mutex, recovering the data if a holder panicked (state stays usable).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

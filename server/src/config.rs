@@ -36,17 +36,15 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     error::MicroError,
-    middleware::unix_now,
     pb::config::{
         Change, ChangeSet, DeleteRequest, DeleteResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
         SetRequest, SetResponse, Value, config_server::Config,
     },
     persist::Persist,
-    shared::Shared,
+    shared::unix_now,
+    shared::{Shared, namespace_or_default},
 };
 
-/// Namespace used when a request leaves it empty.
-const DEFAULT_NAMESPACE: &str = "micro";
 /// What a secret reads as without `options.secret`.
 const SECRET_MASK: &str = "[secret]";
 
@@ -275,11 +273,6 @@ impl ConfigService {
         let node = ns.root.get(&split_path(path)).ok_or_else(|| MicroError::not_found(id, "not found"))?;
         Ok((node.clone(), ns.updated))
     }
-}
-
-/// Empty → `micro`.
-fn namespace_or_default(namespace: &str) -> &str {
-    if namespace.is_empty() { DEFAULT_NAMESPACE } else { namespace }
 }
 
 /// `a.b.c` → `["a", "b", "c"]`; the empty path → `[]`.

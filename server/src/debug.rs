@@ -32,7 +32,6 @@
 use std::{
     collections::{HashMap, VecDeque},
     convert::Infallible,
-    pin::Pin,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -46,11 +45,13 @@ use tonic::{Code, Request, Response, Status, body::Body};
 use tower::{Layer, Service};
 
 use crate::{
-    middleware::{Stats, unix_now},
+    middleware::Stats,
     pb::debug::{
         HealthRequest, HealthResponse, LogRequest, LogResponse, Record, Span, SpanType, StatsRequest, StatsResponse,
         TraceRequest, TraceResponse, debug_server::Debug,
     },
+    shared::BoxFuture,
+    shared::unix_now,
 };
 
 /// How many calls the server remembers for `Log` and `Trace`.
@@ -271,8 +272,6 @@ pub(crate) struct RecordService<S> {
     inner: S,
     recorder: Arc<Recorder>,
 }
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
 /// A header's value as text, if present, visible ASCII and not empty.
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -38,7 +38,7 @@ use tower::Service;
 
 use crate::{
     error::{ERROR_TYPE_URL, MicroError, status_text},
-    shared::Shared,
+    shared::{BoxFuture, Shared},
 };
 
 /// Prefix of the request metadata that is echoed.
@@ -326,8 +326,6 @@ pub(crate) struct MetadataEcho<S> {
 impl<S: NamedService> NamedService for MetadataEcho<S> {
     const NAME: &'static str = S::NAME;
 }
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Metadata entries, in order.
 type Entries = Vec<(HeaderName, HeaderValue)>;

@@ -19,6 +19,8 @@ use http_body::{Body as HttpBody, Frame};
 use tonic::{Code, body::Body};
 use tower::{Layer, Service};
 
+use crate::shared::BoxFuture;
+
 /// The start of tonic's messages for a message over the limit (tonic/src/codec/{decode,encode}.rs).
 const TOO_LARGE: [&str; 2] = ["Error, decoded message length too large", "Error, encoded message length too large"];
 
@@ -55,8 +57,6 @@ impl<S> Layer<S> for TooLargeLayer {
 pub(crate) struct TooLarge<S> {
     inner: S,
 }
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
 impl<S> Service<Request<Body>> for TooLarge<S>
 where

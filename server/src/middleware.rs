@@ -20,13 +20,12 @@
 
 use std::{
     convert::Infallible,
-    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
@@ -36,6 +35,8 @@ use tower::{Layer, Service};
 use crate::{
     auth::{AuthState, Caller},
     error::MicroError,
+    shared::BoxFuture,
+    shared::unix_now,
 };
 
 /// How much earlier than the call's deadline the server answers `DEADLINE_EXCEEDED`.
@@ -76,11 +77,6 @@ impl Stats {
             errors: AtomicU64::new(0),
         }
     }
-}
-
-/// The current time in unix seconds.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// What a handler may want to know about its caller, inserted as a request extension.
@@ -125,8 +121,6 @@ pub(crate) struct MicroService<S> {
     stats: Arc<Stats>,
     auth: Arc<AuthState>,
 }
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
 impl<S> Service<Request<Body>> for MicroService<S>
 where

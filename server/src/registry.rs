@@ -54,12 +54,12 @@ use crate::{
     auth::authorize_namespace,
     broker::{BUFFER, BoxStream, Presence, PresenceGuard, channel_stream, lock},
     error::MicroError,
-    middleware::unix_now,
     pb::registry::{
         EmptyResponse, Endpoint, GetRequest, GetResponse, ListRequest, ListResponse, Node, Result as WatchResult,
         Service, WatchRequest, registry_server::Registry,
     },
     shared::Shared,
+    shared::unix_now,
 };
 
 /// How often expired registrations are swept (so watchers hear of them).

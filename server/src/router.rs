@@ -40,12 +40,12 @@ use tonic::{Request, Response, Status};
 use crate::{
     auth::authorize_namespace,
     error::MicroError,
-    middleware::unix_now,
     pb::router::{
         CreateResponse, DeleteResponse, Event, EventType, LookupRequest, LookupResponse, ReadRequest, ReadResponse,
         Route, UpdateResponse, WatchRequest, router_server::Router, table_server::Table,
     },
     shared::Shared,
+    shared::unix_now,
 };
 
 /// The micro service names this server speaks (the first part of its gRPC paths): its local

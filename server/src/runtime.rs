@@ -56,19 +56,16 @@ use crate::{
     auth::authorize_namespace,
     broker::{BoxStream, caller_namespace, lock},
     error::MicroError,
-    middleware::unix_now,
     pb::runtime::{
         BuildReadResponse, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, LogRecord, LogsRequest,
         ReadRequest, ReadResponse, Resource, Service, UpdateRequest, UpdateResponse, UploadRequest, UploadResponse,
         build_server::Build, runtime_server::Runtime, source_server::Source,
     },
-    shared::Shared,
+    shared::{Shared, namespace_or_default, unix_now},
 };
 
 /// The largest source upload kept, in bytes (64 MiB).
 pub(crate) const MAX_UPLOAD: usize = 64 * 1024 * 1024;
-/// The namespace used when a request names none.
-const DEFAULT_NAMESPACE: &str = "micro";
 /// The version used when a request names none.
 const DEFAULT_VERSION: &str = "latest";
 /// `Service.status` of a recorded service: running.
@@ -142,11 +139,6 @@ impl RuntimeService {
     pub(crate) fn new(shared: &Shared) -> Self {
         Self { shared: shared.clone(), state: Arc::default() }
     }
-}
-
-/// `namespace`, or `micro` when empty.
-fn namespace_or_default(namespace: &str) -> String {
-    if namespace.is_empty() { DEFAULT_NAMESPACE.to_owned() } else { namespace.to_owned() }
 }
 
 /// `version`, or `latest` when empty.
@@ -301,7 +293,7 @@ impl Runtime for RuntimeService {
         let (_, extensions, request) = request.into_parts();
         let resource = resource(request.resource, ID)?;
         let options = request.options.unwrap_or_default();
-        let namespace = namespace_or_default(&options.namespace);
+        let namespace = namespace_or_default(&options.namespace).to_owned();
         authorize_namespace(&extensions, &self.shared, &namespace, ID)?;
         let Some(service) = &resource.service else {
             let key = other_resource(&resource, &namespace, ID)?;
@@ -334,7 +326,7 @@ impl Runtime for RuntimeService {
 
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
         let options = request.into_inner().options.unwrap_or_default();
-        let namespace = namespace_or_default(&options.namespace);
+        let namespace = namespace_or_default(&options.namespace).to_owned();
         let state = lock(&self.state);
         let services = state
             .services
@@ -357,7 +349,7 @@ impl Runtime for RuntimeService {
         const ID: &str = "runtime.Runtime.Delete";
         let (_, extensions, request) = request.into_parts();
         let resource = resource(request.resource, ID)?;
-        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace);
+        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace).to_owned();
         authorize_namespace(&extensions, &self.shared, &namespace, ID)?;
         let Some(service) = &resource.service else {
             let key = other_resource(&resource, &namespace, ID)?;
@@ -386,7 +378,7 @@ impl Runtime for RuntimeService {
         const ID: &str = "runtime.Runtime.Update";
         let (_, extensions, request) = request.into_parts();
         let resource = resource(request.resource, ID)?;
-        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace);
+        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace).to_owned();
         authorize_namespace(&extensions, &self.shared, &namespace, ID)?;
         let Some(service) = &resource.service else {
             let key = other_resource(&resource, &namespace, ID)?;
@@ -418,7 +410,7 @@ impl Runtime for RuntimeService {
     async fn logs(&self, request: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
         const ID: &str = "runtime.Runtime.Logs";
         let (_, extensions, request) = request.into_parts();
-        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace);
+        let namespace = namespace_or_default(&request.options.unwrap_or_default().namespace).to_owned();
         authorize_namespace(&extensions, &self.shared, &namespace, ID)?;
         if request.service.is_empty() {
             return Err(MicroError::bad_request(ID, "missing service name").into());

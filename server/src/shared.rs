@@ -6,6 +6,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::persist::Persist;
 
+/// Micro's default namespace (`util/namespace.DefaultNamespace`, spec B1): used when a request
+/// names none, and the issuer of the default `admin` account.
+pub(crate) const DEFAULT_NAMESPACE: &str = "micro";
+
+/// `namespace`, or [`DEFAULT_NAMESPACE`] when empty.
+pub(crate) fn namespace_or_default(namespace: &str) -> &str {
+    if namespace.is_empty() { DEFAULT_NAMESPACE } else { namespace }
+}
+
+/// The boxed future the server's tower layers return.
+pub(crate) type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
 /// What every service of one running server shares. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Shared {
@@ -29,6 +41,11 @@ impl Shared {
     pub(crate) fn shutting_down() -> tonic::Status {
         crate::error::MicroError::service_unavailable("micro.server", "server shutting down").into()
     }
+}
+
+/// The current time in unix seconds (0 if the clock is before 1970).
+pub(crate) fn unix_now() -> u64 {
+    unix_now_ms() / 1000
 }
 
 /// The current time in unix milliseconds (0 if the clock is before 1970).
