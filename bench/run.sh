@@ -7,17 +7,22 @@
 #   bash bench/run.sh server          # reference server vs a bare tonic server, 64 calls in flight
 #   bash bench/run.sh sdk [LANG...]   # each SDK's high-level client vs its raw stub, per call
 #                                     # (LANG: rust python go ts java ruby; default all)
+#   bash bench/run.sh cost            # sdk --lang all on synthetic sets of 1k/5k/10k messages (time,
+#                                     # peak RSS); googleapis (npm google-proto-files) vs protoc
 #
 # Environment: MICRO_CACHE (scratch root, default <repo>/.cache; this script uses bench-* in it and
 # writes nothing inside sdks/ or tests/); BENCH_ROUNDS / BENCH_SECONDS / BENCH_CONCURRENCY (server
 # benchmark, default 6 rounds of 2 s per server, 64 calls in flight; BENCH_SERVER_THREADS gives both
 # servers that many runtime worker threads, default one per core); BENCH_CALLS / BENCH_BATCHES
 # (SDK benchmarks, default 4000 calls per client in 20 interleaved batches); BENCH_RUNS (compile
-# benchmark, default 60).
+# benchmark, default 60); BENCH_COST_SIZES / BENCH_COST_RUNS (cost benchmark, default
+# 1000,5000,10000 messages, 3 runs each), BENCH_GOOGLEAPIS_VERSION (google-proto-files, default
+# 5.0.3), BENCH_GOOGLEAPIS_SDK=0 (skip sdk --lang all on googleapis: minutes and GBs).
 #
 # Targets: compile ratio <= 1.00x protoc and sdk --lang all < 150 ms; server/echo throughput
-# >= 0.90x; SDK high/raw median latency <= 1.05x. Exits 1 when a measured target is missed, 2 when
-# a benchmark could not run.
+# >= 0.90x; SDK high/raw median latency <= 1.05x; cost: 10k messages / 1k services, sdk --lang all
+# < 5 s and googleapis descriptor set <= 1.00x protoc. Exits 1 when a measured target is missed, 2
+# when a benchmark could not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -33,7 +38,7 @@ export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=f
 export PIP_DISABLE_PIP_VERSION_CHECK=1 GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}" GOTOOLCHAIN=local
 
 parts=("$@")
-[[ ${#parts[@]} -gt 0 ]] || parts=(compile server sdk)
+[[ ${#parts[@]} -gt 0 ]] || parts=(compile server sdk cost)
 want() { local p; for p in "${parts[@]}"; do [[ "$p" == "$1" ]] && return 0; done; return 1; }
 sdk_langs=()
 if want sdk; then
@@ -42,8 +47,8 @@ if want sdk; then
     if [[ "$p" == sdk ]]; then seen_sdk=1; continue; fi
     case "$p" in
       rust | python | go | ts | java | ruby) [[ $seen_sdk -eq 1 ]] && sdk_langs+=("$p") ;;
-      compile | server) ;;
-      *) echo "run.sh: unknown part $p (compile, server, sdk [rust python go ts java ruby])" >&2; exit 2 ;;
+      compile | server | cost) ;;
+      *) echo "run.sh: unknown part $p (compile, server, sdk [rust python go ts java ruby], cost)" >&2; exit 2 ;;
     esac
   done
   [[ ${#sdk_langs[@]} -gt 0 ]] || sdk_langs=(rust python go ts java ruby)
@@ -166,6 +171,32 @@ if want sdk; then
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   trap - EXIT
+fi
+
+if want cost; then
+  echo "==> cost: sdk --lang all on synthetic sets; googleapis vs protoc"
+  python3 -m venv "$cache/bench-venv"
+  "$cache/bench-venv/bin/pip" install --quiet 'grpcio-tools>=1.62'
+  ga="$cache/bench-googleapis"
+  ga_version="${BENCH_GOOGLEAPIS_VERSION:-5.0.3}"
+  cost_args=()
+  if (mkdir -p "$ga" && cd "$ga" && { [[ -f package.json ]] || echo '{"private": true}' >package.json; } &&
+    npm install --no-audit --no-fund --loglevel=error "google-proto-files@$ga_version") >"$RESULTS/cost-npm.log" 2>&1; then
+    cost_args=(--googleapis "$ga/node_modules/google-proto-files" --python "$cache/bench-venv/bin/python")
+    [[ "${BENCH_GOOGLEAPIS_SDK:-1}" != 0 ]] || cost_args+=(--no-googleapis-sdk)
+  else
+    echo "    npm install google-proto-files failed, see $RESULTS/cost-npm.log" >&2
+  fi
+  # The generated SDKs go to a RAM disk when there is one (10k messages write 0.5 GB per run; the
+  # benchmark measures micro-gen, not the disk).
+  cost_work="$cache/bench-cost"
+  [[ -d /dev/shm && -w /dev/shm ]] && cost_work="/dev/shm/micro-gen-bench-cost-$$"
+  set +e
+  target/release/micro-gen-cost-bench --micro-gen "$MICRO_GEN" --sizes "${BENCH_COST_SIZES:-1000,5000,10000}" \
+    --runs "${BENCH_COST_RUNS:-3}" --googleapis-runs "${BENCH_COST_RUNS:-3}" --work "$cost_work" \
+    --json "$RESULTS/cost.json" ${cost_args[@]+"${cost_args[@]}"}
+  echo "$?" >"$RESULTS/cost.status"
+  set -e
 fi
 
 echo

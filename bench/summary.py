@@ -13,6 +13,8 @@ from pathlib import Path
 
 SERVER_TARGET = 0.90  # reference server throughput / bare tonic echo server throughput, at least
 SDK_TARGET = 1.05  # high-level client median latency / raw stub median latency, at most
+COST_TARGET_MS = 5000.0  # sdk --lang all on 10,000 messages and 1,000 services, at most
+GOOGLEAPIS_TARGET = 1.0  # micro-gen / protoc descriptor set time on googleapis, at most
 LANGS = ["rust", "python", "go", "ts", "java", "ruby"]
 
 
@@ -30,7 +32,7 @@ def main(argv: list[str]) -> int:
     if "--langs" in args:
         i = args.index("--langs")
         args, langs = args[:i], args[i + 1:]
-    parts = set(args) or {"compile", "server", "sdk"}
+    parts = set(args) or {"compile", "server", "sdk", "cost"}
     rows: list[tuple[str, str, str, str]] = []
     missed = failed = False
 
@@ -77,6 +79,40 @@ def main(argv: list[str]) -> int:
                     rows.append((f"sdk {lang}: high vs raw + deadline (info)",
                                  f"{d['high_us']:.1f} us vs {d['raw_deadline_us']:.1f} us",
                                  f"{d['high_us'] / d['raw_deadline_us']:.3f}x", ""))
+
+    if "cost" in parts:
+        c = load(results / "cost.json")
+        if c is None or not c.get("synthetic"):
+            row("cost: synthetic sdk --lang all", "-", "-", None)
+        else:
+            for r in c["synthetic"]:
+                figures = (f"{r['messages']} msgs / {r['services']} svcs / {r['proto_files']} files: {r['ms']:.0f} ms "
+                           f"({r['ms_per_1k']:.0f} ms per 1k msgs, CPU {r['cpu_ms']:.0f} ms), "
+                           f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+                if r["messages"] == 10000:
+                    row("cost: sdk --lang all, 10k msgs", figures, f"(< {COST_TARGET_MS:.0f} ms)",
+                        r["ms"] < COST_TARGET_MS)
+                else:
+                    rows.append((f"cost: sdk --lang all, {r['messages']} msgs", figures, "", ""))
+            if c.get("linearity") is not None:
+                rows.append(("cost: linearity (info)", "time ratio largest/smallest set over size ratio",
+                             f"{c['linearity']:.2f} (1.00 = linear)", ""))
+        g = (c or {}).get("googleapis")
+        if (c is not None and "googleapis" in c) or (results / "cost-npm.log").exists():
+            if not g or g.get("ratio") is None:
+                row("cost: googleapis descriptor vs protoc", "-", "-", None)
+            else:
+                row("cost: googleapis descriptor vs protoc", f"{g['files']} files: {g['micro_ms']:.0f} ms vs "
+                    f"{g['protoc_ms']:.0f} ms", f"{g['ratio']:.2f}x (<= {GOOGLEAPIS_TARGET:.2f}x)",
+                    g["ratio"] <= GOOGLEAPIS_TARGET)
+                sdk = g.get("sdk_all_process") or {}
+                if "ms" in sdk:
+                    rows.append(("cost: googleapis sdk --lang all (info)",
+                                 f"{sdk['ms']:.0f} ms, peak RSS {sdk['peak_rss_mib']:.0f} MiB", "", ""))
+                elif "error" in sdk:
+                    bad = [l for l, p in (g.get("sdk_per_language") or {}).items() if "error" in p]
+                    rows.append(("cost: googleapis sdk --lang all (info)",
+                                 f"fails ({', '.join(bad) or 'see cost output'})", "", ""))
 
     headers = ("benchmark", "figures", "ratio (target)", "")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]

@@ -2,7 +2,10 @@
 # Fuzzes micro-gen's loader and model with cargo-fuzz (libFuzzer, nightly Rust).
 #
 #   scripts/fuzz.sh                 # 600 s split over the targets (the issue's 10-minute run)
-#   FUZZ_SECONDS=60 scripts/fuzz.sh # a smoke run (what CI runs)
+#   FUZZ_SECONDS=60 scripts/fuzz.sh # a shorter run
+#   FUZZ_SECONDS=30 FUZZ_FLAGS="--dev -s none" scripts/fuzz.sh
+#                                   # CI's smoke: a debug build without AddressSanitizer (safe Rust
+#                                   # needs none; builds in ~2 minutes instead of ~15)
 #   scripts/fuzz.sh 1200 load       # 1200 s on the `load` target only
 #
 # Targets (generator/fuzz/fuzz_targets/):
@@ -27,7 +30,13 @@ if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=(load descriptor); fi
 PER=$(( TOTAL / ${#TARGETS[@]} ))
 [ "$PER" -ge 1 ] || PER=1
 TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+# Extra flags for `cargo fuzz build` and `cargo fuzz run` (e.g. --dev, -s none).
+read -r -a FLAGS <<<"${FUZZ_FLAGS:-}"
 
+if ! cargo "+$TOOLCHAIN" --version >/dev/null 2>&1; then
+  echo "installing the $TOOLCHAIN toolchain (cargo-fuzz needs nightly)" >&2
+  rustup toolchain install "$TOOLCHAIN" --profile minimal
+fi
 if ! cargo "+$TOOLCHAIN" fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz" >&2
   cargo install cargo-fuzz --locked
@@ -53,7 +62,7 @@ fi
 
 cd "$FUZZ"
 echo "building fuzz targets (cargo +$TOOLCHAIN fuzz build)" >&2
-cargo "+$TOOLCHAIN" fuzz build >&2
+cargo "+$TOOLCHAIN" fuzz build ${FLAGS[@]+"${FLAGS[@]}"} >&2
 
 status=0
 summary=()
@@ -63,7 +72,7 @@ for t in "${TARGETS[@]}"; do
   before=$(find "$FUZZ/artifacts/$t" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) | wc -l)
   echo "fuzzing $t for ${PER}s" >&2
   set +e
-  cargo "+$TOOLCHAIN" fuzz run "$t" "corpus/$t" -- \
+  cargo "+$TOOLCHAIN" fuzz run ${FLAGS[@]+"${FLAGS[@]}"} "$t" "corpus/$t" -- \
     -max_total_time="$PER" -timeout=20 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e

@@ -68,5 +68,14 @@ bash tests/golden/check.sh
 step "Examples: the quickstarts against micro-gen serve"
 bash examples/run.sh
 
+step "Proto sets: every SDK compiles for the keyword-torture sets (tests/protos/names/*) and the coverage set"
+bash tests/protos/check.sh
+
+step "Random schemas: 20 seeded random proto sets, all six SDKs generated and compiled"
+bash scripts/random-schemas.sh 20
+
+step "Fuzz smoke: cargo-fuzz targets load and descriptor, 30 s (scripts/fuzz.sh runs the 10-minute fuzz)"
+FUZZ_SECONDS=30 FUZZ_FLAGS="--dev -s none" bash scripts/fuzz.sh
+
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"
 echo "suites: $suites passed, 0 failed"

@@ -56,5 +56,5 @@ pub fn generate(
     templates: &render::TemplateSet,
 ) -> Result<Vec<output::GeneratedFile>> {
     let plan = language.plan(model, options)?;
-    render::render(templates, &plan)
+    render::render_owned(templates, plan)
 }

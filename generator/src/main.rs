@@ -219,7 +219,8 @@ They are never printed. A version the registry already has fails before anything
     #[command(after_help = "Examples:
   micro-gen serve                              # 127.0.0.1:8081, Micro's proxy port; open, in memory
   micro-gen serve --address 127.0.0.1:0        # a free port; the bound address is printed
-  micro-gen serve --auth --data ./micro-data   # tokens and rules enforced; state kept across restarts")]
+  micro-gen serve --auth --data ./micro-data   # tokens and rules enforced; state kept across restarts
+  micro-gen serve --echo-unknown               # also echo calls to your own services (SDK smoke tests)")]
     Serve {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -236,6 +237,10 @@ They are never printed. A version the registry already has fails before anything
         /// Largest message decoded or encoded, in bytes (larger: RESOURCE_EXHAUSTED)
         #[arg(long, value_name = "BYTES", default_value_t = micro_server::DEFAULT_MAX_MESSAGE_SIZE)]
         max_message_size: usize,
+        /// Answer calls to services not implemented here with their last request message (to try
+        /// out SDKs generated from your own protos) instead of UNIMPLEMENTED
+        #[arg(long)]
+        echo_unknown: bool,
     },
 }
 
@@ -376,7 +381,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "serve")]
-        Command::Serve { address, test_hooks, auth, data, max_message_size } => {
+        Command::Serve { address, test_hooks, auth, data, max_message_size, echo_unknown } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| miette::miette!("failed to start tokio: {e}"))?;
             runtime.block_on(async move {
                 let server = micro_server::Server::bind(micro_server::Options {
@@ -385,6 +390,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     auth,
                     data_dir: data,
                     max_message_size,
+                    echo_unknown,
                 })
                 .await
                 .map_err(|e| miette::miette!("{e}"))?;

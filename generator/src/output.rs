@@ -164,16 +164,29 @@ pub fn write(out: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
     let previous = read_manifest(out)?;
     for file in files {
         check_relative(&file.path)?;
-        let path = out.join(&file.path);
-        if std::fs::read(&path).is_ok_and(|b| b == file.contents.as_bytes()) {
+    }
+    // Big SDKs have thousands of files (Java: one per message): write them on several threads,
+    // in contiguous chunks, and report in file order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = files.len().div_ceil(threads).max(64);
+    let outcomes: Vec<Result<Vec<bool>>> = if files.len() <= chunk {
+        vec![write_files(out, files)]
+    } else {
+        std::thread::scope(|scope| {
+            let jobs: Vec<_> = files.chunks(chunk).map(|c| scope.spawn(move || write_files(out, c))).collect();
+            jobs.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        })
+    };
+    let mut written = Vec::with_capacity(files.len());
+    for outcome in outcomes {
+        written.extend(outcome?);
+    }
+    for (file, was_written) in files.iter().zip(written) {
+        if was_written {
+            report.written.push(file.path.clone());
+        } else {
             report.unchanged += 1;
-            continue;
         }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("failed to create directory", dir, e))?;
-        }
-        write_atomic(&path, file.contents.as_bytes())?;
-        report.written.push(file.path.clone());
     }
     let generated: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     for listed in previous {
@@ -196,6 +209,31 @@ pub fn write(out: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
         write_atomic(&manifest, text.as_bytes())?;
     }
     Ok(report)
+}
+
+/// Writes each file whose contents differ from what is on disk; says, per file, whether it was
+/// written. Stops at the first I/O error.
+fn write_files(out: &Path, files: &[GeneratedFile]) -> Result<Vec<bool>> {
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut written = Vec::with_capacity(files.len());
+    for file in files {
+        let path = out.join(&file.path);
+        // Only a file of the same length can be unchanged: skip reading the others.
+        let same_len = std::fs::metadata(&path).is_ok_and(|m| m.len() == file.contents.len() as u64);
+        if same_len && std::fs::read(&path).is_ok_and(|b| b == file.contents.as_bytes()) {
+            written.push(false);
+            continue;
+        }
+        if let Some(dir) = path.parent()
+            && !made.contains(dir)
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("failed to create directory", dir, e))?;
+            made.insert(dir.to_owned());
+        }
+        write_atomic(&path, file.contents.as_bytes())?;
+        written.push(true);
+    }
+    Ok(written)
 }
 
 /// Writes through a temporary sibling and a rename, so a reader never sees half a file.

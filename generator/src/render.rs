@@ -110,6 +110,17 @@ pub struct Plan {
 ///
 /// A template that does not parse, or a render that references a missing value (strict mode).
 pub fn render(templates: &TemplateSet, plan: &Plan) -> Result<Vec<GeneratedFile>> {
+    render_owned(templates, plan.clone())
+}
+
+/// [`render`], consuming the plan: each view model moves into its template's context instead of
+/// being copied, and is freed as soon as its file is rendered (big SDKs have thousands).
+///
+/// # Errors
+///
+/// As [`render`].
+pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<GeneratedFile>> {
+    let Plan { root, package_dir, renders, files: plain, formatter } = plan;
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
@@ -123,43 +134,71 @@ pub fn render(templates: &TemplateSet, plan: &Plan) -> Result<Vec<GeneratedFile>
         };
         registered.map_err(|e| Error::new(ErrorKind::Template { name: name.clone(), source: Box::new(e) }))?;
     }
-    let render_one = |name: &str, ctx: &Value| {
-        hb.render(name, ctx)
+    let render_one = |name: &str, ctx: &Context| {
+        hb.render_with_context(name, ctx)
             .map_err(|e| Error::new(ErrorKind::Render { name: name.to_owned(), message: e.to_string() }))
     };
+    let format = |path: &str, text: String| match formatter {
+        Some(formatter) => formatter(path, text),
+        None => Ok(text),
+    };
     let mut files = Vec::new();
+    let root = Context::from(root);
     for name in templates.sources.keys() {
         if let Some(rel) = name.strip_prefix("files/") {
             let path = rel
                 .trim_end_matches(".hbs")
                 .split('/')
-                .map(|s| if s == "__pkg__" { plan.package_dir.as_str() } else { s })
+                .map(|s| if s == "__pkg__" { package_dir.as_str() } else { s })
                 .collect::<Vec<_>>()
                 .join("/");
-            let text = format(plan, &path, finish(render_one(name, &plan.root)?))?;
+            let text = format(&path, finish(render_one(name, &root)?))?;
             files.push(GeneratedFile::new(path, text)?);
         }
     }
-    for (name, path, ctx) in &plan.renders {
-        if !templates.sources.contains_key(name) {
-            return Err(Error::new(ErrorKind::Render { name: name.clone(), message: "no such template".into() }));
-        }
-        let text = format(plan, path, finish(render_one(name, ctx)?))?;
-        files.push(GeneratedFile::new(path.clone(), text)?);
+    drop(root);
+    if let Some((name, _, _)) = renders.iter().find(|(name, _, _)| !templates.sources.contains_key(name)) {
+        return Err(Error::new(ErrorKind::Render { name: name.clone(), message: "no such template".into() }));
     }
-    files.extend(plan.files.iter().cloned());
+    // Per-proto renders are independent: split them over the cores in contiguous chunks, and keep
+    // their order (then the first error is the same as rendering them in turn would give).
+    let render_all = |chunk: Vec<(String, String, Value)>| -> Result<Vec<GeneratedFile>> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for (name, path, ctx) in chunk {
+            let ctx = Context::from(ctx);
+            let text = format(&path, finish(render_one(&name, &ctx)?))?;
+            drop(ctx);
+            out.push(GeneratedFile::new(path, text)?);
+        }
+        Ok(out)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = renders.len().div_ceil(threads).max(64);
+    if renders.len() <= chunk {
+        files.extend(render_all(renders)?);
+    } else {
+        let mut chunks = Vec::new();
+        let mut rest = renders;
+        while rest.len() > chunk {
+            let tail = rest.split_off(chunk);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
+        let rendered: Vec<Result<Vec<GeneratedFile>>> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = chunks.into_iter().map(|c| scope.spawn(|| render_all(c))).collect();
+            jobs.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
+        for part in rendered {
+            files.extend(part?);
+        }
+    }
+    files.extend(plain);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(w) = files.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(Error::invalid(format!("two templates generate '{}'", w[0].path)));
     }
     Ok(files)
-}
-
-fn format(plan: &Plan, path: &str, text: String) -> Result<String> {
-    match plan.formatter {
-        Some(formatter) => formatter(path, text),
-        None => Ok(text),
-    }
 }
 
 /// Normalises a rendered file: no trailing spaces, no runs of more than two blank lines (PEP 8 separates top-level definitions with two), exactly

@@ -22,7 +22,8 @@
 //! | `network.Network`, `router.Router`, `router.Table` | the server's own single-node view and route table (`network.rs`, `router.rs`) |
 //! | `micro.kitchen.v1.KitchenSink` | nothing: the conformance kitchen-sink service (`tests/protos/kitchen/`, `kitchen.rs`) |
 //!
-//! Unknown services and methods answer `UNIMPLEMENTED` (no Micro error, as grpc-go). The
+//! Unknown services and methods answer `UNIMPLEMENTED` (no Micro error, as grpc-go), or, with
+//! [`Options::echo_unknown`], unknown services echo the last request message back. The
 //! generated messages, clients and servers of all 13 protos are in [`pb`].
 //!
 //! State is in memory unless [`Options::data_dir`] names a directory: then store, blobs,
@@ -123,6 +124,7 @@ mod broker;
 mod client;
 mod config;
 mod debug;
+mod echo;
 mod events;
 mod kitchen;
 mod limits;
@@ -163,6 +165,11 @@ pub struct Options {
     /// Largest message the server decodes or encodes, in bytes; a larger one fails the call with
     /// `RESOURCE_EXHAUSTED` (gRPC spec). Default 4 MiB (4,194,304), gRPC's usual default.
     pub max_message_size: usize,
+    /// Answer calls to services the server does not implement with their last request message
+    /// (see the `echo` module: unary and server-streaming calls get their request back,
+    /// client-streaming and bidi calls their last request, once the client half-closes), instead
+    /// of `UNIMPLEMENTED`. For exercising SDKs generated from any proto set. Default `false`.
+    pub echo_unknown: bool,
 }
 
 /// [`Options::max_message_size`]'s default: 4 MiB.
@@ -176,6 +183,7 @@ impl Default for Options {
             auth: false,
             data_dir: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            echo_unknown: false,
         }
     }
 }
@@ -283,35 +291,44 @@ impl Server {
         let routes = router::RouteTable::new(&shared);
         let events = events::EventsService::new(&shared);
         let runtime = runtime::RuntimeService::new(&shared);
-        tonic::transport::Server::builder()
+        let layers = tower::ServiceBuilder::new()
             .layer(debug::RecordLayer::new(recorder.clone()))
             .layer(limits::TooLargeLayer)
-            .layer(middleware::MicroLayer::new(self.options.test_hooks, stats.clone(), auth.clone()))
-            .add_service(limited!(pb::auth::auth_server::AuthServer::new(auth::AuthService::new(&auth))))
-            .add_service(limited!(pb::auth::accounts_server::AccountsServer::new(auth::AccountsService::new(&auth))))
-            .add_service(limited!(pb::auth::rules_server::RulesServer::new(auth::RulesService::new(&auth))))
-            .add_service(limited!(pb::store::store_server::StoreServer::new(store::StoreService::new(&shared))))
-            .add_service(limited!(pb::store::blob_store_server::BlobStoreServer::new(blob::BlobService::new(&shared))))
-            .add_service(limited!(pb::api::api_server::ApiServer::new(api::ApiService::new(&shared))))
-            .add_service(limited!(pb::client::client_server::ClientServer::new(client::ClientService::new(&shared))))
-            .add_service(limited!(pb::network::network_server::NetworkServer::new(network::NetworkService::new(
-                &routes
-            ))))
-            .add_service(limited!(pb::router::router_server::RouterServer::new(router::RouterService::new(&routes))))
-            .add_service(limited!(pb::router::table_server::TableServer::new(router::TableService::new(&routes))))
-            .add_service(limited!(pb::config::config_server::ConfigServer::new(config::ConfigService::new(&shared))))
-            .add_service(limited!(pb::debug::debug_server::DebugServer::new(debug::DebugService::new(stats, recorder))))
-            .add_service(limited!(pb::registry::registry_server::RegistryServer::new(registry::RegistryService::new(
-                &shared
-            ))))
-            .add_service(limited!(pb::broker::broker_server::BrokerServer::new(broker::BrokerService::new(&shared))))
-            .add_service(limited!(pb::events::stream_server::StreamServer::new(events.clone())))
-            .add_service(limited!(pb::events::store_server::StoreServer::new(events)))
-            .add_service(limited!(pb::runtime::runtime_server::RuntimeServer::new(runtime.clone())))
-            .add_service(limited!(pb::runtime::source_server::SourceServer::new(runtime.clone())))
-            .add_service(limited!(pb::runtime::build_server::BuildServer::new(runtime)))
-            // The kitchen-sink conformance service (tests/protos/kitchen), with its own size limits.
-            .add_service(kitchen::service(&shared))
+            .layer(middleware::MicroLayer::new(self.options.test_hooks, stats.clone(), auth.clone()));
+        let mut routes = tonic::service::Routes::new(limited!(pb::auth::auth_server::AuthServer::new(
+            auth::AuthService::new(&auth)
+        )))
+        .add_service(limited!(pb::auth::accounts_server::AccountsServer::new(auth::AccountsService::new(&auth))))
+        .add_service(limited!(pb::auth::rules_server::RulesServer::new(auth::RulesService::new(&auth))))
+        .add_service(limited!(pb::store::store_server::StoreServer::new(store::StoreService::new(&shared))))
+        .add_service(limited!(pb::store::blob_store_server::BlobStoreServer::new(blob::BlobService::new(&shared))))
+        .add_service(limited!(pb::api::api_server::ApiServer::new(api::ApiService::new(&shared))))
+        .add_service(limited!(pb::client::client_server::ClientServer::new(client::ClientService::new(&shared))))
+        .add_service(limited!(pb::network::network_server::NetworkServer::new(network::NetworkService::new(&routes))))
+        .add_service(limited!(pb::router::router_server::RouterServer::new(router::RouterService::new(&routes))))
+        .add_service(limited!(pb::router::table_server::TableServer::new(router::TableService::new(&routes))))
+        .add_service(limited!(pb::config::config_server::ConfigServer::new(config::ConfigService::new(&shared))))
+        .add_service(limited!(pb::debug::debug_server::DebugServer::new(debug::DebugService::new(stats, recorder))))
+        .add_service(limited!(pb::registry::registry_server::RegistryServer::new(registry::RegistryService::new(
+            &shared
+        ))))
+        .add_service(limited!(pb::broker::broker_server::BrokerServer::new(broker::BrokerService::new(&shared))))
+        .add_service(limited!(pb::events::stream_server::StreamServer::new(events.clone())))
+        .add_service(limited!(pb::events::store_server::StoreServer::new(events)))
+        .add_service(limited!(pb::runtime::runtime_server::RuntimeServer::new(runtime.clone())))
+        .add_service(limited!(pb::runtime::source_server::SourceServer::new(runtime.clone())))
+        .add_service(limited!(pb::runtime::build_server::BuildServer::new(runtime)))
+        // The kitchen-sink conformance service (tests/protos/kitchen), with its own size limits.
+        .add_service(kitchen::service(&shared));
+        if self.options.echo_unknown {
+            // Unknown services: tonic's router falls back to UNIMPLEMENTED; echo instead.
+            let router = std::mem::take(routes.axum_router_mut());
+            *routes.axum_router_mut() =
+                router.fallback_service(tower::service_fn(move |request| echo::handle(request, max)));
+        }
+        tonic::transport::Server::builder()
+            .layer(layers.into_inner())
+            .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, signal)
             .await
             .map_err(Error::Serve)

@@ -26,6 +26,10 @@ struct Args {
     /// Largest message decoded or encoded, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = micro_server::DEFAULT_MAX_MESSAGE_SIZE)]
     max_message_size: usize,
+    /// Answer calls to services not implemented here with their last request message (to try out
+    /// SDKs generated from any proto set) instead of UNIMPLEMENTED.
+    #[arg(long)]
+    echo_unknown: bool,
 }
 
 /// Completes on ctrl-c or, on Unix, SIGTERM.
@@ -59,6 +63,7 @@ async fn main() -> ExitCode {
         auth: args.auth,
         data_dir: args.data,
         max_message_size: args.max_message_size,
+        echo_unknown: args.echo_unknown,
     };
     let result = async {
         let server = Server::bind(options).await?;

@@ -46,8 +46,8 @@ impl AccountsClient {
     ) -> Result<tonic::Response<pb::auth::ListAccountsResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::accounts_client::AccountsClient::list(&mut client, request).await }
         })
         .await
     }
@@ -66,8 +66,8 @@ impl AccountsClient {
     ) -> Result<tonic::Response<pb::auth::DeleteAccountResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::accounts_client::AccountsClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -86,8 +86,8 @@ impl AccountsClient {
     ) -> Result<tonic::Response<pb::auth::ChangeSecretResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.change_secret(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::accounts_client::AccountsClient::change_secret(&mut client, request).await }
         })
         .await
     }
@@ -125,8 +125,8 @@ impl ApiClient {
     ) -> Result<tonic::Response<pb::api::AddToBlockListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.add_to_block_list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::api::api_client::ApiClient::add_to_block_list(&mut client, request).await }
         })
         .await
     }
@@ -145,8 +145,8 @@ impl ApiClient {
     ) -> Result<tonic::Response<pb::api::RemoveFromBlockListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.remove_from_block_list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::api::api_client::ApiClient::remove_from_block_list(&mut client, request).await }
         })
         .await
     }
@@ -164,8 +164,8 @@ impl ApiClient {
     ) -> Result<tonic::Response<pb::api::ReadBlockListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read_block_list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::api::api_client::ApiClient::read_block_list(&mut client, request).await }
         })
         .await
     }
@@ -205,8 +205,8 @@ impl AuthClient {
     ) -> Result<tonic::Response<pb::auth::GenerateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.generate(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::auth_client::AuthClient::generate(&mut client, request).await }
         })
         .await
     }
@@ -225,8 +225,8 @@ impl AuthClient {
     ) -> Result<tonic::Response<pb::auth::InspectResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.inspect(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::auth_client::AuthClient::inspect(&mut client, request).await }
         })
         .await
     }
@@ -249,8 +249,8 @@ impl AuthClient {
     ) -> Result<tonic::Response<pb::auth::TokenResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.token(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::auth_client::AuthClient::token(&mut client, request).await }
         })
         .await
     }
@@ -289,8 +289,8 @@ impl BlobStoreClient {
         &self,
         request: impl tonic::IntoRequest<pb::store::BlobReadRequest>,
     ) -> Result<tonic::Response<Streaming<pb::store::BlobReadResponse>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.read(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::store::blob_store_client::BlobStoreClient::read(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 
@@ -307,8 +307,8 @@ impl BlobStoreClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::store::BlobWriteRequest>,
     ) -> Result<tonic::Response<pb::store::BlobWriteResponse>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.write(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::store::blob_store_client::BlobStoreClient::write(&mut client, request).await };
         runtime::once(&self.shared, request.into_streaming_request(), call).await
     }
 
@@ -327,8 +327,8 @@ impl BlobStoreClient {
     ) -> Result<tonic::Response<pb::store::BlobDeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::blob_store_client::BlobStoreClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -347,8 +347,8 @@ impl BlobStoreClient {
     ) -> Result<tonic::Response<pb::store::BlobListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::blob_store_client::BlobStoreClient::list(&mut client, request).await }
         })
         .await
     }
@@ -386,8 +386,8 @@ impl BrokerClient {
     ) -> Result<tonic::Response<pb::broker::Empty>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.publish(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::broker::broker_client::BrokerClient::publish(&mut client, request).await }
         })
         .await
     }
@@ -404,8 +404,8 @@ impl BrokerClient {
         &self,
         request: impl tonic::IntoRequest<pb::broker::SubscribeRequest>,
     ) -> Result<tonic::Response<Streaming<pb::broker::Message>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.subscribe(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::broker::broker_client::BrokerClient::subscribe(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -440,8 +440,8 @@ impl BuildClient {
         &self,
         request: impl tonic::IntoRequest<pb::runtime::Service>,
     ) -> Result<tonic::Response<Streaming<pb::runtime::BuildReadResponse>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.read(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::runtime::build_client::BuildClient::read(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -479,8 +479,8 @@ impl ClientClient {
     ) -> Result<tonic::Response<pb::client::Response>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.call(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::client::client_client::ClientClient::call(&mut client, request).await }
         })
         .await
     }
@@ -497,8 +497,8 @@ impl ClientClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::client::Request>,
     ) -> Result<tonic::Response<Streaming<pb::client::Response>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.stream(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::client::client_client::ClientClient::stream(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_streaming_request(), call).await
     }
 
@@ -515,8 +515,8 @@ impl ClientClient {
     ) -> Result<tonic::Response<pb::client::Message>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.publish(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::client::client_client::ClientClient::publish(&mut client, request).await }
         })
         .await
     }
@@ -556,8 +556,8 @@ impl ConfigClient {
     ) -> Result<tonic::Response<pb::config::GetResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.get(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::config::config_client::ConfigClient::get(&mut client, request).await }
         })
         .await
     }
@@ -575,8 +575,8 @@ impl ConfigClient {
     ) -> Result<tonic::Response<pb::config::SetResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.set(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::config::config_client::ConfigClient::set(&mut client, request).await }
         })
         .await
     }
@@ -594,8 +594,8 @@ impl ConfigClient {
     ) -> Result<tonic::Response<pb::config::DeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::config::config_client::ConfigClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -614,8 +614,8 @@ impl ConfigClient {
     ) -> Result<tonic::Response<pb::config::ReadResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::config::config_client::ConfigClient::read(&mut client, request).await }
         })
         .await
     }
@@ -652,8 +652,8 @@ impl DebugClient {
     ) -> Result<tonic::Response<pb::debug::LogResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.log(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::debug::debug_client::DebugClient::log(&mut client, request).await }
         })
         .await
     }
@@ -671,8 +671,8 @@ impl DebugClient {
     ) -> Result<tonic::Response<pb::debug::HealthResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.health(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::debug::debug_client::DebugClient::health(&mut client, request).await }
         })
         .await
     }
@@ -690,8 +690,8 @@ impl DebugClient {
     ) -> Result<tonic::Response<pb::debug::StatsResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.stats(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::debug::debug_client::DebugClient::stats(&mut client, request).await }
         })
         .await
     }
@@ -709,8 +709,8 @@ impl DebugClient {
     ) -> Result<tonic::Response<pb::debug::TraceResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.trace(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::debug::debug_client::DebugClient::trace(&mut client, request).await }
         })
         .await
     }
@@ -748,8 +748,8 @@ impl EventsStoreClient {
     ) -> Result<tonic::Response<pb::events::ReadResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::events::store_client::StoreClient::read(&mut client, request).await }
         })
         .await
     }
@@ -768,8 +768,8 @@ impl EventsStoreClient {
     ) -> Result<tonic::Response<pb::events::WriteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.write(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::events::store_client::StoreClient::write(&mut client, request).await }
         })
         .await
     }
@@ -807,8 +807,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::ConnectResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.connect(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::connect(&mut client, request).await }
         })
         .await
     }
@@ -826,8 +826,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::GraphResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.graph(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::graph(&mut client, request).await }
         })
         .await
     }
@@ -845,8 +845,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::NodesResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.nodes(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::nodes(&mut client, request).await }
         })
         .await
     }
@@ -864,8 +864,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::RoutesResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.routes(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::routes(&mut client, request).await }
         })
         .await
     }
@@ -883,8 +883,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::ServicesResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.services(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::services(&mut client, request).await }
         })
         .await
     }
@@ -902,8 +902,8 @@ impl NetworkClient {
     ) -> Result<tonic::Response<pb::network::StatusResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.status(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::network::network_client::NetworkClient::status(&mut client, request).await }
         })
         .await
     }
@@ -943,8 +943,8 @@ impl RegistryClient {
     ) -> Result<tonic::Response<pb::registry::GetResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.get_service(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::registry::registry_client::RegistryClient::get_service(&mut client, request).await }
         })
         .await
     }
@@ -963,8 +963,8 @@ impl RegistryClient {
     ) -> Result<tonic::Response<pb::registry::EmptyResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.register(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::registry::registry_client::RegistryClient::register(&mut client, request).await }
         })
         .await
     }
@@ -983,8 +983,8 @@ impl RegistryClient {
     ) -> Result<tonic::Response<pb::registry::EmptyResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.deregister(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::registry::registry_client::RegistryClient::deregister(&mut client, request).await }
         })
         .await
     }
@@ -1003,8 +1003,8 @@ impl RegistryClient {
     ) -> Result<tonic::Response<pb::registry::ListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.list_services(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::registry::registry_client::RegistryClient::list_services(&mut client, request).await }
         })
         .await
     }
@@ -1021,8 +1021,8 @@ impl RegistryClient {
         &self,
         request: impl tonic::IntoRequest<pb::registry::WatchRequest>,
     ) -> Result<tonic::Response<Streaming<pb::registry::Result>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.watch(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::registry::registry_client::RegistryClient::watch(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -1058,8 +1058,8 @@ impl RouterClient {
     ) -> Result<tonic::Response<pb::router::LookupResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.lookup(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::router::router_client::RouterClient::lookup(&mut client, request).await }
         })
         .await
     }
@@ -1076,8 +1076,8 @@ impl RouterClient {
         &self,
         request: impl tonic::IntoRequest<pb::router::WatchRequest>,
     ) -> Result<tonic::Response<Streaming<pb::router::Event>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.watch(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::router::router_client::RouterClient::watch(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -1116,8 +1116,8 @@ impl RulesClient {
     ) -> Result<tonic::Response<pb::auth::CreateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.create(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::rules_client::RulesClient::create(&mut client, request).await }
         })
         .await
     }
@@ -1136,8 +1136,8 @@ impl RulesClient {
     ) -> Result<tonic::Response<pb::auth::DeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::rules_client::RulesClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -1155,8 +1155,8 @@ impl RulesClient {
     ) -> Result<tonic::Response<pb::auth::ListResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.list(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::auth::rules_client::RulesClient::list(&mut client, request).await }
         })
         .await
     }
@@ -1198,8 +1198,8 @@ impl RuntimeClient {
     ) -> Result<tonic::Response<pb::runtime::CreateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.create(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::runtime::runtime_client::RuntimeClient::create(&mut client, request).await }
         })
         .await
     }
@@ -1217,8 +1217,8 @@ impl RuntimeClient {
     ) -> Result<tonic::Response<pb::runtime::ReadResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::runtime::runtime_client::RuntimeClient::read(&mut client, request).await }
         })
         .await
     }
@@ -1237,8 +1237,8 @@ impl RuntimeClient {
     ) -> Result<tonic::Response<pb::runtime::DeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::runtime::runtime_client::RuntimeClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -1257,8 +1257,8 @@ impl RuntimeClient {
     ) -> Result<tonic::Response<pb::runtime::UpdateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.update(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::runtime::runtime_client::RuntimeClient::update(&mut client, request).await }
         })
         .await
     }
@@ -1275,8 +1275,8 @@ impl RuntimeClient {
         &self,
         request: impl tonic::IntoRequest<pb::runtime::LogsRequest>,
     ) -> Result<tonic::Response<Streaming<pb::runtime::LogRecord>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.logs(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::runtime::runtime_client::RuntimeClient::logs(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -1313,8 +1313,8 @@ impl SourceClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::runtime::UploadRequest>,
     ) -> Result<tonic::Response<pb::runtime::UploadResponse>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.upload(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::runtime::source_client::SourceClient::upload(&mut client, request).await };
         runtime::once(&self.shared, request.into_streaming_request(), call).await
     }
 }
@@ -1353,8 +1353,8 @@ impl StoreClient {
     ) -> Result<tonic::Response<pb::store::ReadResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::store_client::StoreClient::read(&mut client, request).await }
         })
         .await
     }
@@ -1373,8 +1373,8 @@ impl StoreClient {
     ) -> Result<tonic::Response<pb::store::WriteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.write(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::store_client::StoreClient::write(&mut client, request).await }
         })
         .await
     }
@@ -1393,8 +1393,8 @@ impl StoreClient {
     ) -> Result<tonic::Response<pb::store::DeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::store_client::StoreClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -1411,8 +1411,8 @@ impl StoreClient {
         &self,
         request: impl tonic::IntoRequest<pb::store::ListRequest>,
     ) -> Result<tonic::Response<Streaming<pb::store::ListResponse>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.list(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::store::store_client::StoreClient::list(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 
@@ -1430,8 +1430,8 @@ impl StoreClient {
     ) -> Result<tonic::Response<pb::store::DatabasesResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.databases(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::store_client::StoreClient::databases(&mut client, request).await }
         })
         .await
     }
@@ -1449,8 +1449,8 @@ impl StoreClient {
     ) -> Result<tonic::Response<pb::store::TablesResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.tables(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::store::store_client::StoreClient::tables(&mut client, request).await }
         })
         .await
     }
@@ -1489,8 +1489,8 @@ impl StreamClient {
     ) -> Result<tonic::Response<pb::events::PublishResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.publish(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::events::stream_client::StreamClient::publish(&mut client, request).await }
         })
         .await
     }
@@ -1510,8 +1510,8 @@ impl StreamClient {
         &self,
         request: impl tonic::IntoRequest<pb::events::ConsumeRequest>,
     ) -> Result<tonic::Response<Streaming<pb::events::Event>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.consume(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::events::stream_client::StreamClient::consume(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 }
@@ -1547,8 +1547,8 @@ impl TableClient {
     ) -> Result<tonic::Response<pb::router::CreateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.create(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::router::table_client::TableClient::create(&mut client, request).await }
         })
         .await
     }
@@ -1566,8 +1566,8 @@ impl TableClient {
     ) -> Result<tonic::Response<pb::router::DeleteResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.delete(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::router::table_client::TableClient::delete(&mut client, request).await }
         })
         .await
     }
@@ -1585,8 +1585,8 @@ impl TableClient {
     ) -> Result<tonic::Response<pb::router::UpdateResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.update(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::router::table_client::TableClient::update(&mut client, request).await }
         })
         .await
     }
@@ -1605,8 +1605,8 @@ impl TableClient {
     ) -> Result<tonic::Response<pb::router::ReadResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.read(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::router::table_client::TableClient::read(&mut client, request).await }
         })
         .await
     }

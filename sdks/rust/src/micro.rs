@@ -26,7 +26,7 @@ use crate::runtime::{MicroInterceptor, Shared, Transport, UserInterceptor};
 ///     .namespace("micro")
 ///     .connect()
 ///     .await?;
-/// let request = <micro_client::pb::store::ReadRequest>::default();
+/// let request = <micro_client::pb::store::ReadRequest as Default>::default();
 /// let response = micro.store().read(request).await?;
 /// # Ok(())
 /// # }

@@ -1,12 +1,13 @@
 // Round-trips the keyword fixture (keywords.proto) through the generated codec, protobuf-java's
-// DynamicMessage and JSON; run by run.sh as a source-file program.
+// DynamicMessage and JSON; run by run.sh as a source-file program. Names follow protoc's Java
+// code: the message `String` keeps its name (java.lang is spelled out), the nested `Builder`
+// (taken by every message's builder) is `Builder_`, field accessors escape `getClass_()`.
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.Int64Value;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.Value;
 import dev.micro.sdk.class_.import_.v1.PublicClient;
-import dev.micro.sdk.class_.import_.v1.String_;
 import dev.micro.sdk.class_.import_.v1.enum_;
 
 public final class KeywordsRoundTrip {
@@ -17,7 +18,7 @@ public final class KeywordsRoundTrip {
   }
 
   public static void main(String[] args) throws Exception {
-    String_ s = String_.newBuilder()
+    dev.micro.sdk.class_.import_.v1.String s = dev.micro.sdk.class_.import_.v1.String.newBuilder()
         .setClass_("c").setInt(-7).setDescriptor_("d").setUnknownFields_("u").setBuilder("b").setMessage("m")
         .setValue("v").setSerializedSize_("z").setDefaultInstance_("i")
         .setGoto(1L << 40).setCase("case wins").setFinal(false)
@@ -26,19 +27,19 @@ public final class KeywordsRoundTrip {
         .setNew(Timestamp.newBuilder().setSeconds(1).setNanos(2).build())
         .setNative(Struct.newBuilder().putFields("k", Value.newBuilder().setBoolValue(true).build()).build())
         .setVolatile(Int64Value.of(0))
-        .setWhile(String_.Builder_.newBuilder().setFor("f").build())
-        .setThrows(String_.Object_.OBJECT_UNSPECIFIED)
+        .setWhile(dev.micro.sdk.class_.import_.v1.String.Builder_.newBuilder().setFor("f").build())
+        .setThrows(dev.micro.sdk.class_.import_.v1.String.Object.OBJECT_UNSPECIFIED)
         .setVar(com.google.protobuf.ByteString.copyFromUtf8("\u0000"))
         .putRecord("n", Value.newBuilder().setNumberValue(1.5).build())
         .build();
-    check(s.getSwitchCase() == String_.SwitchCase.CASE && !s.hasGoto(), "oneof: the last set member wins");
+    check(s.getSwitchCase() == dev.micro.sdk.class_.import_.v1.String.SwitchCase.CASE && !s.hasGoto(), "oneof: the last set member wins");
     check(s.hasFinal() && !s.getFinal(), "optional false is present");
     check(s.hasVolatile() && s.getVolatile().getValue() == 0, "wrapper with a default value is present");
-    check(String_.parseFrom(s.toByteArray()).equals(s), "binary round trip");
-    DynamicMessage dynamic = DynamicMessage.parseFrom(String_.getDescriptor(), s.toByteArray());
+    check(dev.micro.sdk.class_.import_.v1.String.parseFrom(s.toByteArray()).equals(s), "binary round trip");
+    DynamicMessage dynamic = DynamicMessage.parseFrom(dev.micro.sdk.class_.import_.v1.String.getDescriptor(), s.toByteArray());
     check(dynamic.equals(s.toDynamic()), "protobuf-java agrees");
-    check(String_.parseFrom(dynamic.toByteArray()).equals(s), "reads protobuf-java's bytes");
-    check(String_.fromJson(s.toJson()).equals(s), "JSON round trip: " + s.toJson());
+    check(dev.micro.sdk.class_.import_.v1.String.parseFrom(dynamic.toByteArray()).equals(s), "reads protobuf-java's bytes");
+    check(dev.micro.sdk.class_.import_.v1.String.fromJson(s.toJson()).equals(s), "JSON round trip: " + s.toJson());
     check(s.getSuperList().get(1) == enum_.UNRECOGNIZED, "unknown enum number");
     check(PublicClient.SERVICE_NAME.equals("class.import.v1.public"), "service name");
     System.out.println("keywords: Java round trip ok");

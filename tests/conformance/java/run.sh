@@ -13,7 +13,10 @@
 # <repo>/.cache/conformance-results; MICRO_CONFORMANCE_CASES overrides the case directory),
 # and RuntimeTest against an in-process server: retries, deadlines, cancellation, every stream kind;
 # compiler warnings fail the build), then javadoc with doclint over the SDK, then the keyword
-# fixture (keywords.proto) generated, compiled with javac -Werror and round-tripped.
+# fixture (keywords.proto) generated, compiled with javac -Werror and round-tripped, then the
+# keyword-torture set (tests/protos/names/java) and the coverage set (tests/protos/coverage), each
+# generated, compiled with javac -Werror and run (names/*.java) against
+# `micro-gen serve --echo-unknown`: every rpc kind, proto2 defaults and presence.
 # The runtime classpath the SDK needs is left in java-work/classpath.txt for tests/golden/check.sh.
 set -euo pipefail
 
@@ -121,6 +124,33 @@ find "$WORK/keywords/src" -name '*.java' >"$WORK/keywords/sources.txt"
 javac -Xlint:all,-serial,-deprecation -Werror --release 17 -d "$WORK/keywords/classes" \
     -cp "$(cat "$WORK/classpath.txt")" @"$WORK/keywords/sources.txt"
 java -cp "$WORK/keywords/classes:$(cat "$WORK/classpath.txt")" "$REPO/tests/conformance/java/KeywordsRoundTrip.java"
+
+echo "== names and coverage sets (tests/protos/names/java, tests/protos/coverage: generate, javac -Werror,"
+echo "   round trip through the four rpc kinds against micro-gen serve --echo-unknown)"
+"$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$WORK/echo.log" 2>&1 &
+ECHO_PID=$!
+trap 'kill "$ECHO_PID" 2>/dev/null || true' EXIT
+ECHO_ADDR=""
+for _ in $(seq 1 100); do
+    ECHO_ADDR="$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/echo.log" | head -n 1)"
+    [ -n "$ECHO_ADDR" ] && break
+    kill -0 "$ECHO_PID" 2>/dev/null || { cat "$WORK/echo.log" >&2; echo "run.sh: the echo server exited" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$ECHO_ADDR" ] || { cat "$WORK/echo.log" >&2; echo "run.sh: the echo server did not start" >&2; exit 1; }
+for set in names:tests/protos/names/java:NamesRoundTrip coverage:tests/protos/coverage:CoverageRoundTrip; do
+    IFS=: read -r name root program <<<"$set"
+    protos=()
+    while IFS= read -r -d '' proto; do protos+=(--proto "$proto"); done \
+        < <(find "$REPO/$root" -name '*.proto' -print0 | sort -z)
+    "$MICRO_GEN_BIN" sdk --lang java --out "$WORK/$name" -I "$REPO/$root" "${protos[@]}" >/dev/null 2>"$WORK/$name.log" \
+        || { cat "$WORK/$name.log" >&2; exit 1; }
+    find "$WORK/$name/src" -name '*.java' >"$WORK/$name/sources.txt"
+    javac -Xlint:all,-serial,-deprecation -Werror --release 17 -d "$WORK/$name/classes" \
+        -cp "$(cat "$WORK/classpath.txt")" @"$WORK/$name/sources.txt"
+    java -cp "$WORK/$name/classes:$(cat "$WORK/classpath.txt")" "$REPO/tests/conformance/java/names/$program.java" "$ECHO_ADDR"
+done
+kill "$ECHO_PID" 2>/dev/null || true
 
 report="$(ls "$WORK"/conformance/target/surefire-reports/*.txt 2>/dev/null | head -n 1 || true)"
 [ -n "$report" ] && grep -h "Tests run" "$WORK"/conformance/target/surefire-reports/*.txt \

@@ -98,3 +98,61 @@ cd "$WORK"
 MICRO_KITCHEN_SDK_PATH="$WORK/kitchen-site" \
     "$PY" -m pytest -q -p no:cacheprovider --rootdir "$REPO/tests/conformance/python" \
     "$REPO/tests/conformance/python" "$@"
+
+# Proto sets from outside Micro: every keyword-torture set (tests/protos/names/*) and the coverage
+# set (tests/protos/coverage) are generated, checked with mypy --strict and imported; for this
+# language's torture set and the coverage set a program (tests/conformance/python/names/*.py, also
+# under mypy --strict) builds messages with reserved names, checks proto2 defaults and presence,
+# and calls every rpc kind through `Micro` against `micro-gen serve --echo-unknown`.
+echo "== proto sets: names/*, coverage (mypy --strict, import; torture and coverage run against the echo server)"
+NAMES="$WORK/names"
+rm -rf "$NAMES"
+mkdir -p "$NAMES"
+"$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$NAMES/serve.log" 2>&1 &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null || true' EXIT
+ECHO_ADDR=""
+for _ in $(seq 1 100); do
+    ECHO_ADDR="$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$NAMES/serve.log" | head -n 1)"
+    [ -n "$ECHO_ADDR" ] && break
+    sleep 0.1
+done
+[ -n "$ECHO_ADDR" ] || { cat "$NAMES/serve.log" >&2; echo "run.sh: micro-gen serve --echo-unknown did not start" >&2; exit 1; }
+
+# proto_set NAME ROOT [PROGRAM]: generate the SDK of every .proto under ROOT, mypy --strict it
+# (and PROGRAM), import every module, and run PROGRAM against the echo server.
+proto_set() {
+    local name="$1" root="$2" program="${3:-}" out="$NAMES/$1"
+    local args=()
+    while IFS= read -r f; do args+=(--proto "$root/$f"); done < <(cd "$root" && find . -name '*.proto' | sed 's|^\./||' | sort)
+    "$MICRO_GEN_BIN" sdk --lang python "${args[@]}" -I "$root" --out "$out" >/dev/null 2>"$out.log" || { cat "$out.log" >&2; exit 1; }
+    (cd "$out/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy-names" -p micro >/dev/null) || {
+        (cd "$out/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy-names" -p micro) >&2
+        exit 1
+    }
+    # protobuf's default runtime (upb) cannot load a proto2 map whose value is an enum without a
+    # zero value ("invalid subenum"); such a set is imported with the pure-Python runtime instead.
+    local import_all='import importlib, pkgutil, micro
+for m in pkgutil.walk_packages(micro.__path__, "micro."):
+    importlib.import_module(m.name)'
+    if ! (cd "$out/src" && "$PY" -c "$import_all" 2>"$out.import.log"); then
+        grep -q "invalid subenum" "$out.import.log" || { cat "$out.import.log" >&2; exit 1; }
+        echo "   $name: upb rejects a proto2 map of a zero-less enum; importing with the pure-Python runtime"
+        (cd "$out/src" && PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python "$PY" -c "$import_all")
+    fi
+    if [ -n "$program" ]; then
+        cp "$program" "$out/src/names_check.py"
+        (cd "$out/src" && "$PY" -m mypy --strict --cache-dir "$CACHE/mypy-names" names_check.py >/dev/null && "$PY" names_check.py "$ECHO_ADDR")
+    else
+        echo "   $name: mypy --strict and import ok"
+    fi
+}
+for dir in "$REPO"/tests/protos/names/*/; do
+    lang="$(basename "$dir")"
+    if [ "$lang" = python ]; then
+        proto_set "names-$lang" "$dir" "$REPO/tests/conformance/python/names/torture.py"
+    else
+        proto_set "names-$lang" "$dir"
+    fi
+done
+proto_set coverage "$REPO/tests/protos/coverage" "$REPO/tests/conformance/python/names/coverage.py"

@@ -11,7 +11,11 @@
 # warning), `gem build` (must print no warning), `gem install --local` into the scratch GEM_HOME
 # and load it from there with -w (must print no warning), a usage smoke script, the
 # keyword-torture fixture (keywords/: generated into the scratch directory, every rpc called
-# through escaped names), then the minitest conformance runner against the copy's lib. The
+# through escaped names), the keyword-torture set tests/protos/names/ruby and the coverage set
+# tests/protos/coverage (each generated, `ruby -wc` on every file, then names/*.rb loads it with
+# warnings on and round-trips messages through the four rpc kinds against
+# `micro-gen serve --echo-unknown`, proto2 defaults and presence too), then the minitest
+# conformance runner against the copy's lib. The
 # kitchen-sink SDK (tests/protos/kitchen) is generated into rb-work/kitchen (`ruby -wc` on every
 # file) and the `"sdk": "kitchen"` case files run in a second minitest process with its lib on
 # the load path (both SDKs define Micro::Client). Results go to $CONFORMANCE_RESULTS/ruby.json
@@ -87,6 +91,37 @@ echo "== keyword-torture fixture (keywords/keywords.proto, generated into $WORK/
 "$MICRO_GEN_BIN" sdk --lang ruby --out "$WORK/keywords" -I "$REPO/tests/conformance/ruby/keywords" \
     --proto "$REPO/tests/conformance/ruby/keywords/keywords.proto" >/dev/null
 (cd "$WORK" && ruby -I"$WORK/keywords/lib" "$REPO/tests/conformance/ruby/keywords/test_keywords.rb")
+
+echo "== names and coverage sets (tests/protos/names/ruby, tests/protos/coverage: generate, ruby -wc,"
+echo "   round trip through the four rpc kinds against micro-gen serve --echo-unknown)"
+"$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$WORK/echo.log" 2>&1 &
+ECHO_PID=$!
+trap 'kill "$ECHO_PID" 2>/dev/null || true' EXIT
+ECHO_ADDR=""
+for _ in $(seq 1 100); do
+    ECHO_ADDR="$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/echo.log" | head -n 1)"
+    [ -n "$ECHO_ADDR" ] && break
+    kill -0 "$ECHO_PID" 2>/dev/null || { cat "$WORK/echo.log" >&2; echo "run.sh: the echo server exited" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$ECHO_ADDR" ] || { cat "$WORK/echo.log" >&2; echo "run.sh: the echo server did not start" >&2; exit 1; }
+for set in names:tests/protos/names/ruby:names_roundtrip coverage:tests/protos/coverage:coverage_roundtrip; do
+    IFS=: read -r name root program <<<"$set"
+    protos=()
+    while IFS= read -r -d '' proto; do protos+=(--proto "$proto"); done \
+        < <(find "$REPO/$root" -name '*.proto' -print0 | sort -z)
+    "$MICRO_GEN_BIN" sdk --lang ruby --out "$WORK/$name" -I "$REPO/$root" "${protos[@]}" >/dev/null 2>"$WORK/$name.log" \
+        || { cat "$WORK/$name.log" >&2; exit 1; }
+    while IFS= read -r -d '' file; do
+        out="$(ruby -wc "$file" 2>&1)" || { echo "$out" >&2; exit 1; }
+        [ "$out" = "Syntax OK" ] || { echo "run.sh: $file: $out" >&2; exit 1; }
+    done < <(find "$WORK/$name" \( -name '*.rb' -o -name '*.gemspec' \) -print0)
+    out="$(cd "$WORK" && ruby -w -I"$WORK/$name/lib" "$REPO/tests/conformance/ruby/names/$program.rb" "$ECHO_ADDR" 2>&1)" \
+        || { echo "$out" >&2; exit 1; }
+    if grep -q 'warning:' <<<"$out"; then echo "$out" >&2; echo "run.sh: ruby printed warnings" >&2; exit 1; fi
+    echo "   $out"
+done
+kill "$ECHO_PID" 2>/dev/null || true
 
 echo "== kitchen-sink SDK (tests/protos/kitchen, generated into $WORK/kitchen)"
 "$MICRO_GEN_BIN" sdk --lang ruby --proto "$REPO/tests/protos/kitchen/micro/kitchen/v1/kitchen.proto" \

@@ -100,3 +100,49 @@ echo "==> node --test"
 MICRO_GEN_BIN="$MICRO_GEN_BIN" CONFORMANCE_DIR="$CASES_DIR" CONFORMANCE_RESULTS="$RESULTS_DIR" \
   MICRO_SDK_MODULE=micro-sdk MICRO_KITCHEN_SDK_MODULE=micro-kitchen-sdk \
   node --test "$RUNNER/conformance.test.mjs"
+
+# Proto sets from outside Micro: every keyword-torture set (tests/protos/names/*) and the coverage
+# set (tests/protos/coverage) are generated and type-checked with tsc --strict; for this
+# language's torture set and the coverage set a program (tests/conformance/ts/names/*.ts, compiled
+# with the SDK) builds messages with reserved names, checks proto2 defaults and presence, and
+# calls every rpc kind through `Micro` against `micro-gen serve --echo-unknown`.
+echo "==> proto sets: names/*, coverage (tsc --strict; torture and coverage run against the echo server)"
+NAMES="$WORK/names"
+rm -rf "$NAMES"
+mkdir -p "$NAMES"
+"$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$NAMES/serve.log" 2>&1 &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null || true' EXIT
+ECHO_ADDR=""
+for _ in $(seq 1 100); do
+  ECHO_ADDR="$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$NAMES/serve.log" | head -n 1)"
+  [[ -n "$ECHO_ADDR" ]] && break
+  sleep 0.1
+done
+[[ -n "$ECHO_ADDR" ]] || { cat "$NAMES/serve.log" >&2; echo "error: micro-gen serve --echo-unknown did not start" >&2; exit 1; }
+
+# proto_set NAME ROOT [PROGRAM]: generate the SDK of every .proto under ROOT, compile it (with
+# PROGRAM as src/names_check.ts) and run PROGRAM against the echo server.
+proto_set() {
+  local name="$1" root="$2" program="${3:-}" out="$NAMES/$1"
+  local args=()
+  while IFS= read -r f; do args+=(--proto "$root/$f"); done < <(cd "$root" && find . -name '*.proto' | sed 's|^\./||' | sort)
+  "$MICRO_GEN_BIN" sdk --lang ts "${args[@]}" -I "$root" --out "$out" >/dev/null 2>"$out.log" || { cat "$out.log" >&2; exit 1; }
+  ln -s "$SDK/node_modules" "$out/node_modules"
+  if [[ -n "$program" ]]; then
+    cp "$program" "$out/src/names_check.ts"
+    (cd "$out" && node_modules/.bin/tsc -p tsconfig.json && node dist/names_check.js "$ECHO_ADDR")
+  else
+    (cd "$out" && node_modules/.bin/tsc --noEmit -p tsconfig.json)
+    echo "    $name: tsc --strict ok"
+  fi
+}
+for dir in "$REPO"/tests/protos/names/*/; do
+  lang="$(basename "$dir")"
+  if [[ "$lang" == ts ]]; then
+    proto_set "names-$lang" "$dir" "$HERE/names/torture.ts"
+  else
+    proto_set "names-$lang" "$dir"
+  fi
+done
+proto_set coverage "$REPO/tests/protos/coverage" "$HERE/names/coverage.ts"

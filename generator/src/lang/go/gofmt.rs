@@ -11,6 +11,9 @@ pub(super) enum Row {
     Cells(Vec<String>),
     /// A line printed as is.
     Text(String),
+    /// No line, but the end of every column block, as a doc comment gofmt removed (one that
+    /// was all blank lines) leaves it.
+    Break,
 }
 
 impl Row {
@@ -18,6 +21,7 @@ impl Row {
         match self {
             Row::Cells(c) => c,
             Row::Text(t) => std::slice::from_ref(t),
+            Row::Break => &[],
         }
     }
 }
@@ -29,7 +33,10 @@ pub(super) fn align(rows: &[Row], indent: &str) -> String {
     let mut widths = Vec::new();
     format(rows, 0, rows.len(), &mut widths, &mut out);
     let mut text = String::new();
-    for line in out {
+    for (row, line) in rows.iter().zip(out) {
+        if matches!(row, Row::Break) {
+            continue;
+        }
         if !line.is_empty() {
             text.push_str(indent);
         }
@@ -179,10 +186,195 @@ mod tests {
     }
 }
 
+/// A function whose source body fits on its header's line (`func (*T) M() {}`, `func init() {
+/// f() }`) as go/printer's `funcBody` prints it: on one line when the header and the body
+/// (its statement, if any) take at most 100 columns, else over lines. No trailing newline.
+/// (`funcDecl` measures the header from before the blank after `func`: one column more.)
+pub(super) fn short_func(header: &str, stmt: Option<&str>) -> String {
+    const MAX_SIZE: usize = 100;
+    let body = stmt.map_or(0, width);
+    match stmt {
+        _ if width(header) + 1 + body > MAX_SIZE => match stmt {
+            Some(st) => format!("{header} {{\n\t{st}\n}}"),
+            None => format!("{header} {{\n}}"),
+        },
+        Some(st) => format!("{header} {{ {st} }}"),
+        None => format!("{header} {{}}"),
+    }
+}
+
 /// gofmt's reformatting of a top-level doc comment (go/printer `formatDocComment`, through
 /// go/doc/comment), for the constructs proto comments use: paragraphs, code blocks (indented
 /// lines), bullet and numbered lists, and blank-line clean-up. `lines` are `//` lines.
 pub(super) fn doc_comment(lines: &[String]) -> Vec<String> {
+    // Directives (`//go:generate`, `//line `, ...) move to the end, after a blank `//` line.
+    let (directives, lines): (Vec<&String>, Vec<&String>) =
+        lines.iter().partition(|l| l.strip_prefix("//").is_some_and(is_directive));
+    if lines.is_empty() {
+        return directives.iter().map(|l| l.trim_end().to_owned()).collect();
+    }
+    let mut out = format_doc(&lines);
+    if !directives.is_empty() {
+        out.push("//".to_owned());
+        out.extend(directives.iter().map(|l| l.trim_end().to_owned()));
+    }
+    out
+}
+
+/// go/ast's `isDirective` (the text after `//`): `line `, `extern `, `export `, or
+/// `[a-z0-9]+:[a-z0-9]` at the start.
+fn is_directive(c: &str) -> bool {
+    if c.starts_with("line ") || c.starts_with("extern ") || c.starts_with("export ") {
+        return true;
+    }
+    let b = c.as_bytes();
+    let Some(colon) = c.find(':') else { return false };
+    if colon == 0 || colon + 1 >= b.len() {
+        return false;
+    }
+    (0..=colon + 1).filter(|&i| i != colon).all(|i| b[i].is_ascii_lowercase() || b[i].is_ascii_digit())
+}
+
+/// go/doc/comment's inline text (`parseText`): two backquotes and two single quotes become
+/// typographic quotes (U+201C, U+201D), except inside URLs (`http://...`, kept as written);
+/// identifiers are skipped whole, so a URL starts only at a word boundary.
+fn quotes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let t = &s[i..];
+        let skip = auto_url(t).or_else(|| ident(t));
+        if let Some(n) = skip {
+            out.push_str(&t[..n]);
+            i += n;
+        } else if t.starts_with("``") {
+            out.push('\u{201c}');
+            i += 2;
+        } else if t.starts_with("''") {
+            out.push('\u{201d}');
+            i += 2;
+        } else {
+            let c = t.chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// go/doc/comment `ident`: the length of the identifier (`[\pL_][\pL_0-9]*`) `s` starts with.
+fn ident(s: &str) -> Option<usize> {
+    let mut n = 0;
+    for c in s.chars() {
+        let ok = if c.is_ascii() {
+            c.is_ascii_alphabetic() || c == '_' || (n > 0 && c.is_ascii_digit())
+        } else {
+            c.is_alphabetic()
+        };
+        if !ok {
+            break;
+        }
+        n += c.len_utf8();
+    }
+    (n > 0).then_some(n)
+}
+
+/// go/doc/comment `autoURL`: the length of the URL (`scheme://host/path`, without trailing
+/// punctuation or unbalanced brackets) `s` starts with.
+fn auto_url(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.len() < 7 {
+        return None;
+    }
+    let mut i = (3..=6).find(|&i| b[i] == b':')?;
+    if i + 3 > b.len() || &s[i..i + 3] != "://" {
+        return None;
+    }
+    if !matches!(&s[..i], "file" | "ftp" | "gopher" | "http" | "https" | "mailto" | "nntp") {
+        return None;
+    }
+    let is_host = |c: u8| c.is_ascii_alphanumeric() || b"_@-.[]:".contains(&c);
+    let is_punct = |c: u8| b".,:;?!".contains(&c);
+    let is_path = |c: u8| c.is_ascii_alphanumeric() || b"$'()*+&#=@~_/-[]{}%".contains(&c);
+    i += 3;
+    if i >= b.len() || !is_host(b[i]) || is_punct(b[i]) {
+        return None;
+    }
+    i += 1;
+    let mut end = i;
+    while i < b.len() && is_host(b[i]) {
+        if !is_punct(b[i]) {
+            end = i + 1;
+        }
+        i += 1;
+    }
+    i = end;
+    let mut stack: Vec<u8> = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        if is_punct(c) {
+            i += 1;
+            continue;
+        }
+        if !is_path(c) {
+            break;
+        }
+        match c {
+            b'(' => stack.push(b')'),
+            b'{' => stack.push(b'}'),
+            b'[' => stack.push(b']'),
+            b')' | b'}' | b']' => {
+                if stack.last() != Some(&c) {
+                    break;
+                }
+                stack.pop();
+            }
+            _ => {}
+        }
+        if stack.is_empty() {
+            end = i + 1;
+        }
+        i += 1;
+    }
+    Some(end)
+}
+
+/// go/doc/comment `isHeading`: `# Text`.
+fn is_heading(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() >= 2 && b[0] == b'#' && (b[1] == b' ' || b[1] == b'\t') && line.trim() != "#"
+}
+
+/// go/doc/comment `isOldHeading`: a line between blank lines, before unindented text, that
+/// starts upper-case, ends in a letter or digit and has no punctuation but `(),`, `'s` and
+/// inner dots. `all` are the comment's lines; Go's have a trailing empty line.
+fn is_old_heading(line: &str, all: &[&str], off: usize) -> bool {
+    let at = |i: usize| if i < all.len() { all[i] } else { "" };
+    let len = all.len() + 1;
+    if off == 0 || !at(off - 1).is_empty() || off + 2 >= len || !at(off + 1).is_empty() {
+        return false;
+    }
+    if at(off + 2).starts_with([' ', '\t']) {
+        return false;
+    }
+    let line = line.trim();
+    let Some(first) = line.chars().next() else { return false };
+    if !first.is_alphabetic() || !first.is_uppercase() {
+        return false;
+    }
+    let last = line.chars().next_back().unwrap_or_default();
+    if !last.is_alphabetic() && !last.is_numeric() {
+        return false;
+    }
+    if line.contains(|c| ";:!?+*/=[]{}_^°&§~%#@<\">\\".contains(c)) {
+        return false;
+    }
+    // What follows each `'` must be `s` then the end of the word; each `.`, a non-space.
+    let after = |c: char| line.match_indices(c).map(|(i, _)| &line[i + 1..]);
+    !after('\'').any(|b| b != "s" && !b.starts_with("s ")) && !after('.').any(|b| b.is_empty() || b.starts_with(' '))
+}
+
+fn format_doc(lines: &[&String]) -> Vec<String> {
     // The text: `//` and one following space removed.
     let text: Vec<String> = lines
         .iter()
@@ -197,6 +389,7 @@ pub(super) fn doc_comment(lines: &[String]) -> Vec<String> {
 
     enum Block {
         Para(Vec<String>),
+        Heading(String),
         Code(Vec<String>),
         List { items: Vec<(String, Vec<String>)>, loose: bool, blank_before: bool },
     }
@@ -263,12 +456,20 @@ pub(super) fn doc_comment(lines: &[String]) -> Vec<String> {
             blank_before = false;
             continue;
         }
+        let start = i;
         let mut para = Vec::new();
         while i < text.len() && !text[i].is_empty() && !is_indented(text[i]) {
             para.push(text[i].to_owned());
             i += 1;
         }
-        blocks.push(Block::Para(para));
+        // A one-line paragraph may be a heading: `# Text`, or an old-style heading.
+        if para.len() == 1 && is_heading(&para[0]) {
+            blocks.push(Block::Heading(para[0][1..].trim().to_owned()));
+        } else if para.len() == 1 && is_old_heading(&para[0], &text, start) {
+            blocks.push(Block::Heading(para[0].trim().to_owned()));
+        } else {
+            blocks.push(Block::Para(para));
+        }
         blank_before = false;
     }
 
@@ -307,7 +508,8 @@ pub(super) fn doc_comment(lines: &[String]) -> Vec<String> {
             out.push(String::new());
         }
         match b {
-            Block::Para(lines) => out.extend(lines.iter().cloned()),
+            Block::Para(lines) => out.extend(lines.iter().map(|l| quotes(l))),
+            Block::Heading(text) => out.push(format!("# {text}")),
             Block::Code(lines) => {
                 out.extend(lines.iter().map(|l| if l.is_empty() { String::new() } else { format!("\t{l}") }))
             }
@@ -318,11 +520,11 @@ pub(super) fn doc_comment(lines: &[String]) -> Vec<String> {
                     }
                     for (li, l) in body.iter().enumerate() {
                         if li == 0 {
-                            out.push(format!(" {marker} {l}"));
+                            out.push(format!(" {marker} {}", quotes(l)));
                         } else if l.is_empty() {
                             out.push(String::new());
                         } else {
-                            out.push(format!("    {l}"));
+                            out.push(format!("    {}", quotes(l)));
                         }
                     }
                 }
@@ -382,6 +584,20 @@ mod doc_tests {
     }
 
     #[test]
+    fn short_funcs_split_past_100_columns() {
+        use super::short_func;
+        assert_eq!(short_func("func (*A) ProtoMessage()", None), "func (*A) ProtoMessage() {}");
+        let long = format!("func (*{}) ProtoMessage()", "A".repeat(76));
+        assert_eq!(long.len(), 99);
+        assert_eq!(short_func(&long, None), format!("{long} {{}}"));
+        let longer = format!("func (*{}) ProtoMessage()", "A".repeat(77));
+        assert_eq!(short_func(&longer, None), format!("{longer} {{\n}}"));
+        assert_eq!(short_func("func init()", Some("f()")), "func init() { f() }");
+        let call = format!("{}()", "f".repeat(87));
+        assert_eq!(short_func("func init()", Some(&call)), format!("func init() {{\n\t{call}\n}}"));
+    }
+
+    #[test]
     fn formats_like_gofmt() {
         assert_eq!(fmt("// Para one\n// continues."), "// Para one\n// continues.");
         assert_eq!(
@@ -400,5 +616,19 @@ mod doc_tests {
         assert_eq!(fmt("// Para:\n//   - a\n//   - b\n// Next"), "// Para:\n//   - a\n//   - b\n//\n// Next");
         assert_eq!(fmt("// x\n// - not a list"), "// x\n// - not a list");
         assert_eq!(fmt("//\ttab code\n//\n//  two-space code"), "//\t\ttab code\n//\n//\t two-space code");
+        assert_eq!(fmt("// a ``b'' '''\n//  ``code''"), "// a \u{201c}b\u{201d} \u{201d}'\n//\n//\t``code''");
+        assert_eq!(fmt("//go:generate x\n// Text.  "), "// Text.\n//\n//go:generate x");
+        assert_eq!(fmt("//line x\n//Go: no"), "// Go: no\n//\n//line x");
+        assert_eq!(fmt("//   \n//"), "");
+        assert_eq!(fmt("// See http://x.io/a''b and ''c''."), "// See http://x.io/a''b and \u{201d}c\u{201d}.");
+        assert_eq!(
+            fmt("// Intro.\n//\n// # New\n//\n// Old Style\n//\n// text"),
+            "// Intro.\n//\n// # New\n//\n// # Old Style\n//\n// text"
+        );
+        assert_eq!(
+            fmt("// Intro.\n//\n// Not a heading.\n//\n// text"),
+            "// Intro.\n//\n// Not a heading.\n//\n// text"
+        );
+        assert_eq!(fmt("// Intro.\n//\n// Last Line"), "// Intro.\n//\n// Last Line");
     }
 }

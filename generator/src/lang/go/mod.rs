@@ -2,8 +2,10 @@
 //!
 //! Output layout (`sdks/go`, one Go module): `gen/<dir>/<stem>.pb.go` and `<stem>_grpc.pb.go` per
 //! proto file (package per proto directory: `gen/store` is package `store`, `gen/acme/shop/v1`
-//! is `shopv1`), reproducing protoc-gen-go and protoc-gen-go-grpc output from the descriptor set
-//! (see [`pb`]; made in Rust rather than templates because the layout is gofmt's); and from
+//! is `shopv1`; directories that import each other in a cycle get a package per file, see
+//! `break_import_cycles`), reproducing protoc-gen-go and protoc-gen-go-grpc output from the
+//! descriptor set (see `pb`; made in Rust rather than templates because the layout is gofmt's),
+//! names included (see [`names`] for the few deviations); and from
 //! templates: `go.mod`, `go.sum`, `micro.go` (the `micro` package: client, options, errors,
 //! retries, streams), `services.go` (one typed wrapper per service) and `README.md`.
 //!
@@ -16,7 +18,7 @@ mod gofmt;
 pub mod names;
 mod pb;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -80,6 +82,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         };
         packages.insert(name.to_owned(), pkg);
     }
+    break_import_cycles(set, &mut packages);
     let universe = pb::Universe::new(set, packages.clone());
     let generator = generator_name();
     let mut files = Vec::new();
@@ -87,29 +90,34 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         if f.name().starts_with("google/protobuf/") {
             continue;
         }
-        let stem = f.name().trim_end_matches(".proto");
-        files.push(GeneratedFile::new(format!("gen/{stem}.pb.go"), pb::pb_go(&universe, f, &generator))?);
+        // `gen/<dir>/<stem>.pb.go`, in the directory of the file's Go package.
+        let dir = packages[f.name()].import_path.strip_prefix(&format!("{module}/")).unwrap_or("gen").to_owned();
+        let base = f.name().rsplit('/').next().unwrap_or_default();
+        let stem = base.strip_suffix(".proto").unwrap_or(base);
+        files.push(GeneratedFile::new(format!("{dir}/{stem}.pb.go"), pb::pb_go(&universe, f, &generator))?);
         if let Some(text) = pb::grpc_go(&universe, f, &generator) {
-            files.push(GeneratedFile::new(format!("gen/{stem}_grpc.pb.go"), text)?);
+            files.push(GeneratedFile::new(format!("{dir}/{stem}_grpc.pb.go"), text)?);
         }
     }
 
     // The high-level client: one wrapper per service of the target files.
     let accessors = service_accessors(model);
     let mut aliases: HashMap<String, String> = HashMap::new();
-    let mut taken: BTreeSet<String> = RESERVED_ALIASES.iter().map(|s| (*s).to_owned()).collect();
+    let mut taken: BTreeSet<String> = names::RESERVED_ALIASES.iter().map(|s| (*s).to_owned()).collect();
     let mut imports = Vec::new();
     let mut services = Vec::new();
-    let mut fields_taken: BTreeSet<String> = CLIENT_MEMBERS.iter().map(|s| (*s).to_owned()).collect();
-    let mut types_taken: BTreeSet<String> = RUNTIME_TYPES.iter().map(|s| (*s).to_owned()).collect();
+    let mut fields_taken: BTreeSet<String> = names::CLIENT_MEMBERS.iter().map(|s| (*s).to_owned()).collect();
+    let mut types_taken: BTreeSet<String> = names::RUNTIME_TYPES.iter().map(|s| (*s).to_owned()).collect();
     for file in model.targets() {
         if file.services.is_empty() {
             continue;
         }
         let alias = alias_for(&packages[&file.name], &mut aliases, &mut taken, &mut imports);
         for s in &file.services {
-            let go_name = names::go_camel_case(&s.name);
-            let mut field = names::export(&accessors[&s.full_name]);
+            let go_name = universe.service_ident(&s.full_name).to_owned();
+            // GoCamelCase as the plugins name the service (`foo_bar` → `FooBar`, `_x` → `XX`), so
+            // the accessor is exported whatever the proto spelling.
+            let mut field = names::go_camel_case(&accessors[&s.full_name]);
             while !fields_taken.insert(field.clone()) {
                 field.push_str("Service");
             }
@@ -123,15 +131,24 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
                 let info = model.type_info(full);
                 let p = &packages[&info.file];
                 let a = alias_for(p, &mut aliases, &mut taken, &mut imports);
-                let ident = names::go_camel_case(&info.nesting.join("."));
+                let ident = universe.ident(full);
                 (format!("{a}.{ident}"), format!("{}.{ident}", p.name))
             };
             let mut methods = Vec::new();
-            for m in &s.methods {
+            let raw_names = names::method_names(s.methods.iter().map(|m| m.name.as_str()));
+            let mut wrapper_taken: BTreeSet<String> = names::WRAPPER_MEMBERS.iter().map(|s| (*s).to_owned()).collect();
+            for (m, raw_name) in s.methods.iter().zip(raw_names) {
                 let (input, input_public) = type_of(&m.input);
                 let (output, output_public) = type_of(&m.output);
+                // The wrapper's own methods (ServiceName, Raw) keep their names; an rpc named
+                // like one gets protogen's `_` suffix on the wrapper (the raw client keeps it).
+                let mut name = raw_name.clone();
+                while !wrapper_taken.insert(name.clone()) {
+                    name.push('_');
+                }
                 methods.push(json!({
-                    "name": names::go_camel_case(&m.name),
+                    "name": name,
+                    "raw_name": raw_name,
                     "proto_name": m.name,
                     "kind": m.kind,
                     "unary": m.kind == StreamingKind::Unary,
@@ -149,6 +166,15 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
             services.push(json!({
                 "accessor": field,
                 "full_name": s.full_name,
+                // One-line funcs as gofmt prints them (split past 100 columns).
+                "service_name_func": gofmt::short_func(
+                    &format!("func (*{class}) ServiceName() string"),
+                    Some(&format!("return {}", names::go_quote(s.full_name.as_bytes()))),
+                ),
+                "raw_func": gofmt::short_func(
+                    &format!("func (s *{class}) Raw() {alias}.{go_name}Client"),
+                    Some("return s.raw"),
+                ),
                 "client_class": class,
                 "grpc_client": format!("{alias}.{go_name}Client"),
                 "new_grpc_client": format!("{alias}.New{go_name}Client"),
@@ -189,6 +215,117 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     Ok(Plan { root, package_dir: String::new(), renders: Vec::new(), files, formatter: None })
 }
 
+/// Deviation from protoc-gen-go, whose packages (one per proto directory) would import each
+/// other in a cycle when files of two directories import each other's files (`a/v1/three.proto`
+/// imports `b/v1/two.proto`, which imports `a/v1/one.proto`), which Go does not compile: every
+/// file of the directories on such a cycle gets a package of its own, `gen/a/v1/onepb`
+/// (package `onepb`; a digit is added if the path is taken). Proto files never import each other
+/// in a cycle, so these packages cannot; other directories keep their packages.
+fn break_import_cycles(set: &[prost_types::FileDescriptorProto], packages: &mut HashMap<String, pb::GoPackage>) {
+    let generated = |name: &str| !name.starts_with("google/protobuf/");
+    let mut nodes: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut node = |path: &str, nodes: &mut Vec<String>| -> usize {
+        *index.entry(path.to_owned()).or_insert_with(|| {
+            nodes.push(path.to_owned());
+            nodes.len() - 1
+        })
+    };
+    let mut edges: Vec<BTreeSet<usize>> = Vec::new();
+    for f in set.iter().filter(|f| generated(f.name())) {
+        let from = node(&packages[f.name()].import_path, &mut nodes);
+        for d in f.dependency.iter().filter(|d| generated(d)) {
+            let to = node(&packages[d.as_str()].import_path, &mut nodes);
+            edges.resize(nodes.len(), BTreeSet::new());
+            if to != from {
+                edges[from].insert(to);
+            }
+        }
+        edges.resize(nodes.len(), BTreeSet::new());
+    }
+    let cyclic: HashSet<usize> = cyclic_nodes(&edges);
+    if cyclic.is_empty() {
+        return;
+    }
+    let mut used: HashSet<String> = packages.values().map(|p| p.import_path.clone()).collect();
+    let mut names: Vec<&str> = set.iter().map(|f| f.name()).filter(|n| generated(n)).collect();
+    names.sort_unstable();
+    for name in names {
+        let pkg = &packages[name];
+        if !cyclic.contains(&index[&pkg.import_path]) {
+            continue;
+        }
+        let base = name.rsplit('/').next().unwrap_or_default();
+        let stem: String =
+            base.strip_suffix(".proto").unwrap_or(base).chars().filter(char::is_ascii_alphanumeric).collect();
+        let leaf = format!("{}pb", stem.to_ascii_lowercase());
+        let mut path = format!("{}/{leaf}", pkg.import_path);
+        let mut n = 2;
+        while used.contains(&path) {
+            path = format!("{}/{leaf}{n}", pkg.import_path);
+            n += 1;
+        }
+        used.insert(path.clone());
+        let leaf_name = path.rsplit('/').next().unwrap_or_default().to_owned();
+        packages.insert(name.to_owned(), pb::GoPackage { import_path: path, name: names::package_name(&leaf_name) });
+    }
+}
+
+/// The nodes on a cycle of a directed graph (members of a strongly connected component of more
+/// than one node; self-edges are not kept), by Kosaraju's algorithm, iteratively.
+fn cyclic_nodes(edges: &[BTreeSet<usize>]) -> HashSet<usize> {
+    let n = edges.len();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    for start in 0..n {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, edges[start].iter().copied().collect())];
+        while let Some((v, next)) = stack.last_mut() {
+            if let Some(w) = next.pop() {
+                if !seen[w] {
+                    seen[w] = true;
+                    stack.push((w, edges[w].iter().copied().collect()));
+                }
+            } else {
+                order.push(*v);
+                stack.pop();
+            }
+        }
+    }
+    let mut reverse = vec![Vec::new(); n];
+    for (v, ws) in edges.iter().enumerate() {
+        for &w in ws {
+            reverse[w].push(v);
+        }
+    }
+    let mut component = vec![usize::MAX; n];
+    let mut out = HashSet::new();
+    for (c, &root) in order.iter().rev().enumerate() {
+        if component[root] != usize::MAX {
+            continue;
+        }
+        component[root] = c;
+        let mut members = vec![root];
+        let mut stack = vec![root];
+        while let Some(v) = stack.pop() {
+            for &w in &reverse[v] {
+                if component[w] == usize::MAX {
+                    component[w] = c;
+                    members.push(w);
+                    stack.push(w);
+                }
+            }
+        }
+        if members.len() > 1 {
+            out.extend(members);
+        }
+    }
+    out
+}
+
 /// The alias `micro.go` imports a generated package under (`storepb`), made unique.
 fn alias_for(
     pkg: &pb::GoPackage,
@@ -200,7 +337,7 @@ fn alias_for(
         return a.clone();
     }
     // `store` → `storepb`; a package already named like one (`emptypb`, the well-known types) stays.
-    let name = pkg.name.trim_end_matches('_');
+    let name = pkg.name.trim_matches('_');
     let base = if name.ends_with("pb") { name.to_owned() } else { format!("{name}pb") };
     let mut a = base.clone();
     let mut n = 2;
@@ -237,37 +374,6 @@ fn doc(lines: &[String], deprecated: bool) -> Vec<String> {
     out
 }
 
-/// Package aliases micro.go cannot use for generated packages (its own imports).
-const RESERVED_ALIASES: &[&str] = &[
-    "context",
-    "tls",
-    "json",
-    "errors",
-    "fmt",
-    "io",
-    "iter",
-    "rand",
-    "strings",
-    "sync",
-    "time",
-    "grpc",
-    "codes",
-    "credentials",
-    "insecure",
-    "metadata",
-    "status",
-    "proto",
-    "protowire",
-    "micro",
-];
-
-/// Exported members of `micro.Client` a service accessor must not shadow.
-const CLIENT_MEMBERS: &[&str] = &["Close", "Conn"];
-
-/// Exported types of the runtime a wrapper type must not be named like.
-const RUNTIME_TYPES: &[&str] =
-    &["Client", "Option", "CallOption", "Error", "RetryPolicy", "Stream", "ClientStream", "BidiStream"];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,12 +402,67 @@ mod tests {
         let store = plan.root["services"].as_array().unwrap().iter().find(|s| s["full_name"] == "store.Store").unwrap();
         assert_eq!(store["accessor"], "Store");
         assert_eq!(store["grpc_client"], "storepb.StoreClient");
+        // The wrapper's own methods, names::WRAPPER_MEMBERS.
+        assert_eq!(store["service_name_func"], "func (*StoreClient) ServiceName() string { return \"store.Store\" }");
+        assert_eq!(store["raw_func"], "func (s *StoreClient) Raw() storepb.StoreClient { return s.raw }");
+    }
+
+    /// The Go keyword-torture set (tests/protos/names/go): protogen's `_` suffixes, and micro-gen's
+    /// deviations where protoc-gen-go's output would not compile.
+    #[test]
+    fn torture_set_names() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/protos/names/go");
+        let files = ["type/chan/chan.proto", "type/chan/legacy.proto", "go/select/select.proto", "main/main.proto"];
+        let source =
+            ProtoSource::Files { files: files.iter().map(|f| root.join(f)).collect(), includes: vec![root.clone()] };
+        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let plan = plan(&model, &SdkOptions::default()).unwrap();
+        let text = |path: &str| plan.files.iter().find(|f| f.path == path).unwrap().contents.clone();
+        let chan = text("gen/type/chan/chan.pb.go");
+        assert!(chan.starts_with("// Go keyword torture") && chan.contains("\npackage _chan\n"));
+        for decl in ["\tXVar_ ", "\tReset_ ", "\tGetX_ ", "\tY_ ", "\tSwitch isChan_Switch", "type Chan_Struct_ struct"]
+        {
+            assert!(chan.contains(decl), "{decl}");
+        }
+        let legacy = text("gen/type/chan/legacy.pb.go");
+        assert!(legacy.contains("\tFooBar_ ") && legacy.contains("Default_Legacy_String_ "));
+        assert!(legacy.contains("name=Result,json=result"));
+        let main = text("gen/main/main.pb.go");
+        assert!(main.contains("\npackage _main\n") && main.contains("init1 \""));
+        for decl in
+            ["\tKind_name_ ", "\tKind_name = map", "\tProtoReflect_ ", "\tGetSwitch_ ", "type PromiseThen_ struct"]
+        {
+            assert!(main.contains(decl), "{decl}");
+        }
+        let grpc = text("gen/main/main_grpc.pb.go");
+        assert!(grpc.contains("type Main_Client interface") && grpc.contains("type Main__Client interface"));
+        assert!(grpc.contains("\tClose_(ctx context.Context") && grpc.contains("\"/go.main.Main/close\""));
+        let services = plan.root["services"].as_array().unwrap();
+        let accessors: Vec<&str> = services.iter().map(|s| s["accessor"].as_str().unwrap()).collect();
+        assert!(accessors.contains(&"MainService") && accessors.contains(&"Client") && accessors.contains(&"Error"));
+        let go = services.iter().find(|s| s["full_name"] == "go.select.Go").unwrap();
+        let methods: Vec<(&str, &str)> = go["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["name"].as_str().unwrap(), m["raw_name"].as_str().unwrap()))
+            .collect();
+        assert!(methods.contains(&("Raw_", "Raw")) && methods.contains(&("ServiceName_", "ServiceName")));
+        assert!(methods.contains(&("Interface", "Interface")) && methods.contains(&("String", "String")));
+    }
+
+    #[test]
+    fn cycles_are_found() {
+        let g = |e: &[&[usize]]| e.iter().map(|ws| ws.iter().copied().collect::<BTreeSet<usize>>()).collect::<Vec<_>>();
+        assert!(cyclic_nodes(&g(&[&[1], &[2], &[]])).is_empty());
+        assert_eq!(cyclic_nodes(&g(&[&[1], &[0], &[0]])), HashSet::from([0, 1]));
+        assert_eq!(cyclic_nodes(&g(&[&[1], &[2], &[0, 3], &[]])), HashSet::from([0, 1, 2]));
     }
 
     #[test]
     fn aliases_add_pb_once_and_stay_unique() {
         let (mut aliases, mut imports) = (HashMap::new(), Vec::new());
-        let mut taken: BTreeSet<String> = RESERVED_ALIASES.iter().map(|s| (*s).to_owned()).collect();
+        let mut taken: BTreeSet<String> = names::RESERVED_ALIASES.iter().map(|s| (*s).to_owned()).collect();
         let empty = pb::GoPackage {
             import_path: "google.golang.org/protobuf/types/known/emptypb".into(),
             name: "emptypb".into(),

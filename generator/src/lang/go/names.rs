@@ -1,4 +1,35 @@
 //! Go names: protoc-gen-go's identifier rules and micro-gen's Go package names.
+//!
+//! The `gen/` packages are byte-identical to protoc-gen-go and protoc-gen-go-grpc output
+//! (`tests/conformance/go/run.sh` compares them for the core protos, the golden case, the edge
+//! cases, the kitchen sink, every keyword-torture set under `tests/protos/names/` and
+//! `tests/protos/coverage`), names included: [`go_camel_case`], [`go_sanitized`], protogen's
+//! field/oneof conflict resolution (`pb::message_names`: `_` suffixes, `Get<Name>` clashes,
+//! synthetic oneof names), oneof wrappers renamed against nested types.
+//!
+//! Deviations, each only where protoc-gen-go's own output would not compile or not pass `go vet`
+//! (run.sh vets the plugins' package to prove it for every file that differs;
+//! `tests/protos/names/go/main` has one case of each); the later declaration gets a `_` suffix:
+//!
+//! 1. a struct field named `ProtoReflect` ([`STRUCT_FIELD_RESERVED`]);
+//! 2. a struct field named like a oneof's getter `Get<Oneof>` ([`ONEOF_GETTER_TAKEN`]);
+//! 3. two rpcs of a service with one Go name, and an rpc named like a method `go vet` holds to
+//!    a standard signature (`MarshalJSON`: the plugins' output compiles but fails `go vet`)
+//!    ([`method_names`]);
+//! 4. two package-level declarations of a Go package with one name (`pb::Universe::resolve`):
+//!    messages and enums (`Promise.then` / `Promise_then`, or two files of one directory with
+//!    different proto packages), an enum value and the enum's `_name`/`_value` maps (`Kind_name_`),
+//!    oneof wrapper types and interfaces, a service's declarations (`FooClient`, `NewFooClient`,
+//!    `Foo_ServiceDesc`, ... of services `Foo` and `foo`, or next to a message `FooClient`);
+//! 5. package names `main` and `init` ([`UNIMPORTABLE`]) and an import of a directory `init`
+//!    (imported as `init1`);
+//! 6. directories whose files import each other in a cycle (`a/v1` -> `b/v1` -> `a/v1`, through
+//!    different files): each of their files gets a Go package of its own, `gen/a/v1/onepb`
+//!    (`break_import_cycles` in mod.rs), where protoc-gen-go's packages would import each other.
+//!
+//! Not resolved (protoc-gen-go's output would not compile either): `Default_<Message>_<Field>`
+//! constants and `E_<Extension>` variables colliding with a message of that very name, and
+//! generated-code locals (`x`, `in`) shadowing an imported package named like them.
 
 /// Go's keywords: a package name (or any identifier) may not be one.
 pub const KEYWORDS: &[&str] = &[
@@ -78,6 +109,99 @@ pub const PREDECLARED: &[&str] = &[
     "uintptr",
 ];
 
+/// The names protogen takes before a message's fields and oneofs are named (newMessage's
+/// `usedNames`: methods generated messages had or have).
+pub const MESSAGE_METHODS: &[&str] =
+    &["Reset", "String", "ProtoMessage", "Marshal", "Unmarshal", "ExtensionRangeArray", "ExtensionMap", "Descriptor"];
+
+/// Names a struct field of a message may not have although protogen gives them: `ProtoReflect`
+/// is a method of every message, which protogen does not reserve, so protoc-gen-go names a field
+/// (or oneof) `proto_reflect` `ProtoReflect` and its output does not compile. Deviation:
+/// micro-gen names it `ProtoReflect_` (a oneof member, which is no struct field, keeps its name).
+pub const STRUCT_FIELD_RESERVED: &[&str] = &["ProtoReflect"];
+
+/// Whether a real oneof's getter `Get<Oneof>` keeps struct fields from that name. protogen
+/// assumes oneofs have no getter ("for historical reasons ... this is incorrect, but fixing it
+/// breaks existing code"), so a oneof `kind` with a field `get_kind` gives a field `GetKind`
+/// next to the method `GetKind` and protoc-gen-go's output does not compile. Deviation: the
+/// field becomes `GetKind_` (or, the field first, the oneof `Kind_`); names change only where
+/// protoc-gen-go's output would not compile (oneof members have no struct field and keep theirs).
+pub const ONEOF_GETTER_TAKEN: bool = true;
+
+/// Method names `go vet` (stdmethods) holds to a standard signature whatever the receiver
+/// (`MarshalJSON() ([]byte, error)`, ...); the checks of `Format`, `ReadFrom`, `Scan`, `Seek`,
+/// `WriteTo`, `Is`, `As` and `Unwrap` do not apply to rpc methods (other first parameter, no
+/// `error` receiver).
+pub const VET_CANONICAL_METHODS: &[&str] = &[
+    "GobDecode",
+    "GobEncode",
+    "MarshalJSON",
+    "MarshalXML",
+    "ReadByte",
+    "ReadRune",
+    "UnmarshalJSON",
+    "UnmarshalXML",
+    "UnreadByte",
+    "UnreadRune",
+    "WriteByte",
+];
+
+/// The Go names of a service's methods: protoc-gen-go-grpc's `GoCamelCase`, and, deviations,
+/// a `_` suffix on a name an earlier method of the service already has (`close` after `Close`
+/// → `Close_`), where protoc-gen-go-grpc's output would declare the method twice, and on a
+/// name in [`VET_CANONICAL_METHODS`] (`MarshalJSON_`), where its output fails `go vet`.
+pub fn method_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|n| {
+            let mut go = go_camel_case(n);
+            while VET_CANONICAL_METHODS.contains(&go.as_str()) || !taken.insert(go.clone()) {
+                go.push('_');
+            }
+            go
+        })
+        .collect()
+}
+
+/// Package aliases micro.go cannot use for generated packages (its own imports).
+pub const RESERVED_ALIASES: &[&str] = &[
+    "context",
+    "tls",
+    "json",
+    "errors",
+    "fmt",
+    "io",
+    "iter",
+    "math",
+    "rand",
+    "strings",
+    "sync",
+    "time",
+    "grpc",
+    "codes",
+    "credentials",
+    "insecure",
+    "metadata",
+    "status",
+    "proto",
+    "protowire",
+    "micro",
+];
+
+/// Exported methods of `micro.Client` (micro.go) a service accessor field must not be named like
+/// (a service `Close` is `client.CloseService`).
+pub const CLIENT_MEMBERS: &[&str] = &["Close", "Conn"];
+
+/// Methods of every service wrapper (services.go) an rpc's wrapper method must not take (an rpc
+/// `Raw` is `client.Foo.Raw_`; the plain gRPC client keeps `Raw`).
+pub const WRAPPER_MEMBERS: &[&str] = &["ServiceName", "Raw"];
+
+/// Exported types of the `micro` package (micro.go) a service wrapper type must not be named
+/// like.
+pub const RUNTIME_TYPES: &[&str] =
+    &["Client", "Option", "CallOption", "Error", "RetryPolicy", "Stream", "ClientStream", "BidiStream"];
+
 /// protoc-gen-go's `strs.GoCamelCase`: `foo_bar` → `FooBar`, `Outer.Inner` → `Outer_Inner`,
 /// `_x` → `XX`, digits kept, a lower-case letter after `_` or `.` upper-cased.
 pub fn go_camel_case(s: &str) -> String {
@@ -109,22 +233,24 @@ pub fn go_camel_case(s: &str) -> String {
     out
 }
 
-/// protogen's `GoSanitized`: invalid characters become `_`, a leading digit gets a `_` prefix,
-/// and a keyword (or predeclared identifier) gets a `_` suffix.
+/// protogen's `GoSanitized` (`internal/strs`): characters other than letters and digits become
+/// `_`, and a keyword or a name not starting with a letter gets a `_` prefix (`chan` → `_chan`,
+/// `3d` → `_3d`). Predeclared identifiers are left alone (they are legal names; protogen avoids
+/// them only as import aliases, see [`PREDECLARED`]).
 pub fn go_sanitized(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    if KEYWORDS.contains(&out.as_str()) || PREDECLARED.contains(&out.as_str()) {
-        out.push('_');
-    }
-    out
+    let out: String = s.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
+    if KEYWORDS.contains(&out.as_str()) || !out.starts_with(char::is_alphabetic) { format!("_{out}") } else { out }
 }
+
+/// Package names micro-gen escapes although protoc-gen-go would not: a package `main` cannot be
+/// imported (and does not build without `func main`), a package cannot be imported as `init`.
+/// They get protogen's `_` prefix like keywords (`_main`, `_init`); a documented deviation.
+pub const UNIMPORTABLE: &[&str] = &["main", "init"];
 
 /// The Go package name of a proto directory: its last segment, lower-cased, letters and digits
 /// only, prefixed with the segment before when the last is a version (`acme/shop/v1` → `shopv1`,
-/// `store` → `store`); a name that would be a keyword or builtin gets a `_` suffix (`type` → `type_`).
+/// `store` → `store`), then [`go_sanitized`] as protoc-gen-go names a package from its import
+/// path (`type` → `_type`, `3d` → `_3d`); [`UNIMPORTABLE`] names get the same `_` prefix.
 pub fn package_name(dir: &str) -> String {
     let segs: Vec<&str> = dir.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
     let Some(last) = segs.last() else { return "gen".to_owned() };
@@ -137,7 +263,7 @@ pub fn package_name(dir: &str) -> String {
     if name.is_empty() {
         name = "gen".to_owned();
     }
-    go_sanitized(&name)
+    if UNIMPORTABLE.contains(&name.as_str()) { format!("_{name}") } else { go_sanitized(&name) }
 }
 
 /// `v1`, `v2beta1`, `v1alpha`: a version segment as buf names them.
@@ -152,15 +278,6 @@ pub fn unexport(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// The exported name of a high-level accessor (`store` → `Store`, `blobStore` → `BlobStore`).
-pub fn export(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
 }
@@ -256,16 +373,39 @@ mod tests {
 
     #[test]
     fn every_reserved_word_is_escaped_in_every_position() {
-        for word in KEYWORDS.iter().chain(PREDECLARED) {
-            assert_eq!(go_sanitized(word), format!("{word}_"), "sanitized {word}");
-            assert_eq!(package_name(word), format!("{word}_"), "package {word}");
-            assert_eq!(package_name(&format!("a/{word}")), format!("{word}_"), "last segment {word}");
+        for word in KEYWORDS {
+            assert_eq!(go_sanitized(word), format!("_{word}"), "sanitized {word}");
+            assert_eq!(package_name(word), format!("_{word}"), "package {word}");
+            assert_eq!(package_name(&format!("a/{word}")), format!("_{word}"), "last segment {word}");
             // Only the last segment names the package; a reserved word elsewhere is harmless.
             assert_eq!(package_name(&format!("{word}/store")), "store", "first segment {word}");
+        }
+        for word in PREDECLARED {
+            // Legal package names (protogen keeps them); only import aliases avoid them.
+            assert_eq!(go_sanitized(word), *word, "sanitized {word}");
+            assert_eq!(package_name(word), *word, "package {word}");
+        }
+        for word in UNIMPORTABLE {
+            assert_eq!(go_sanitized(word), *word, "protogen keeps {word}");
+            assert_eq!(package_name(word), format!("_{word}"), "package {word}");
+        }
+        for word in KEYWORDS.iter().chain(PREDECLARED).chain(UNIMPORTABLE) {
             // Exported identifiers never collide with a keyword (they start upper-case).
             let camel = go_camel_case(word);
             assert!(!KEYWORDS.contains(&camel.as_str()) && !PREDECLARED.contains(&camel.as_str()), "{camel}");
         }
+        assert_eq!(KEYWORDS.len(), 25);
+    }
+
+    #[test]
+    fn sanitized_matches_protogen() {
+        assert_eq!(go_sanitized("acme/shop/v1/shop.proto"), "acme_shop_v1_shop_proto");
+        assert_eq!(go_sanitized("3d"), "_3d");
+        assert_eq!(go_sanitized("_x"), "__x");
+        assert_eq!(go_sanitized("my-pkg"), "my_pkg");
+        assert_eq!(go_sanitized("type"), "_type");
+        assert_eq!(go_sanitized("types"), "types");
+        assert_eq!(go_sanitized(""), "_");
     }
 
     #[test]
@@ -276,6 +416,10 @@ mod tests {
         assert_eq!(package_name("my-pkg"), "mypkg");
         assert_eq!(package_name("v1"), "v1");
         assert_eq!(package_name("3d"), "_3d");
+        assert_eq!(package_name("type/chan"), "_chan");
+        assert_eq!(package_name("go/select/v1"), "selectv1");
+        assert_eq!(package_name("cmd/main"), "_main");
+        assert_eq!(package_name("string"), "string");
         assert_eq!(package_name("."), "gen");
     }
 
@@ -287,9 +431,74 @@ mod tests {
         assert_eq!(go_quote("\u{200b}".as_bytes()), "\"\\u200b\"");
     }
 
+    /// The high-level layer's lists match what its templates declare.
     #[test]
-    fn export_and_unexport() {
+    fn runtime_lists_match_the_templates() {
+        let micro = include_str!("../../../../templates/go/files/micro.go.hbs");
+        let services = include_str!("../../../../templates/go/files/services.go.hbs");
+        let exported = |rest: &str| -> Option<String> {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            name.starts_with(char::is_uppercase).then_some(name)
+        };
+        let mut methods = Vec::new();
+        let mut types = Vec::new();
+        for line in micro.lines() {
+            if let Some(m) = line.strip_prefix("func (c *Client) ").and_then(exported) {
+                methods.push(m);
+            }
+            if let Some(t) = line.strip_prefix("type ").and_then(exported) {
+                types.push(t);
+            }
+        }
+        methods.sort();
+        types.sort();
+        let mut want_methods: Vec<&str> = CLIENT_MEMBERS.to_vec();
+        want_methods.sort_unstable();
+        let mut want_types: Vec<&str> = RUNTIME_TYPES.to_vec();
+        want_types.sort_unstable();
+        assert_eq!(methods, want_methods);
+        assert_eq!(types, want_types);
+        // The wrapper's own methods come from the view model (mod.rs, `*_func`), one per member.
+        let wrapper: Vec<String> = services
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("func (s *{{client_class}}) ").or(l.strip_prefix("func (*{{client_class}}) "))
+            })
+            .filter_map(exported)
+            .collect();
+        assert!(wrapper.is_empty(), "{wrapper:?}");
+        assert!(services.contains("{{service_name_func}}") && services.contains("{{raw_func}}"));
+        assert_eq!(WRAPPER_MEMBERS, ["ServiceName", "Raw"]);
+        for line in micro.lines().skip_while(|l| *l != "import (").take_while(|l| *l != ")").skip(1) {
+            let path = line.trim().trim_matches('"');
+            if let Some(base) =
+                path.rsplit('/').find(|s| !s.starts_with('v') || !s[1..].chars().all(|c| c.is_ascii_digit()))
+            {
+                assert!(base.is_empty() || RESERVED_ALIASES.contains(&base), "{base}");
+            }
+        }
+    }
+
+    #[test]
+    fn method_names_are_unique_per_service() {
+        assert_eq!(method_names(["Close", "close", "Close_", "get_x"]), ["Close", "Close_", "Close__", "GetX"]);
+        assert_eq!(method_names(["type", "func", "String"]), ["Type", "Func", "String"]);
+        assert_eq!(method_names(["MarshalJSON", "marshal_j_s_o_n", "Seek"]), ["MarshalJSON_", "MarshalJSON__", "Seek"]);
+        for m in VET_CANONICAL_METHODS {
+            assert_eq!(method_names([*m]), [format!("{m}_")]);
+        }
+    }
+
+    #[test]
+    fn message_methods_are_protogens_and_proto_reflect_is_reserved() {
+        assert_eq!(MESSAGE_METHODS.len(), 8);
+        assert!(MESSAGE_METHODS.contains(&"Descriptor") && !MESSAGE_METHODS.contains(&"ProtoReflect"));
+        assert_eq!(STRUCT_FIELD_RESERVED, ["ProtoReflect"]);
+        const { assert!(ONEOF_GETTER_TAKEN) };
+    }
+
+    #[test]
+    fn unexport_lowers_the_first_letter() {
         assert_eq!(unexport("ShopService"), "shopService");
-        assert_eq!(export("blobStore"), "BlobStore");
     }
 }

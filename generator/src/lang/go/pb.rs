@@ -9,8 +9,11 @@ use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::source_code_info::Location;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto};
 
-use super::gofmt::{Row, align, align_list, doc_comment};
-use super::names::{PREDECLARED, go_camel_case, go_quote, go_sanitized, unexport};
+use super::gofmt::{Row, align, align_list, doc_comment, short_func};
+use super::names::{
+    MESSAGE_METHODS, ONEOF_GETTER_TAKEN, PREDECLARED, STRUCT_FIELD_RESERVED, go_camel_case, go_quote, go_sanitized,
+    method_names, unexport,
+};
 
 /// The protoc-gen-go release whose output the `.pb.go` files reproduce.
 pub const PROTOC_GEN_GO: &str = "v1.36.12";
@@ -43,6 +46,9 @@ struct GoType {
     legacy_name: String,
     /// Enums: what value identifiers start with (the enum's name, or its parent message's).
     value_prefix: String,
+    /// Enums: the Go constant of each value, in declaration order (`<prefix>_<value>`, made
+    /// unique in the Go package, see [`Universe::resolve`]).
+    values: Vec<String>,
 }
 
 /// Everything the generators need across files.
@@ -52,6 +58,61 @@ pub(super) struct Universe<'a> {
     types: HashMap<String, GoType>,
     /// Enum values (name, number) by enum full name, for proto2 defaults.
     enum_values: HashMap<String, Vec<(String, i32)>>,
+    /// Package-level Go names declared per import path (types, enum value maps and constants,
+    /// the gRPC declarations of services).
+    taken: HashMap<String, HashSet<String>>,
+    /// Services' Go names (`GoCamelCase`, made unique) by full name.
+    services: HashMap<String, String>,
+    /// The oneof declarations of every message (by full name) of the generated files.
+    decls: HashMap<String, OneofDecls>,
+}
+
+/// The package-level names protoc-gen-go-grpc declares for a service named `go`.
+fn service_decls(go: &str) -> [String; 7] {
+    [
+        format!("{go}Client"),
+        format!("{go}Server"),
+        format!("New{go}Client"),
+        format!("Register{go}Server"),
+        format!("Unimplemented{go}Server"),
+        format!("Unsafe{go}Server"),
+        format!("{go}_ServiceDesc"),
+    ]
+}
+
+/// A file's messages (full name, descriptor) in protoc-gen-go's flattened order.
+fn flat_messages(f: &FileDescriptorProto) -> Vec<(String, &DescriptorProto)> {
+    let pkg = f.package();
+    let mut out: Vec<(String, &DescriptorProto)> = f.message_type.iter().map(|m| (join(pkg, m.name()), m)).collect();
+    fn walk<'a>(m: &'a DescriptorProto, full: &str, out: &mut Vec<(String, &'a DescriptorProto)>) {
+        out.extend(m.nested_type.iter().map(|n| (join(full, n.name()), n)));
+        for n in &m.nested_type {
+            walk(n, &join(full, n.name()), out);
+        }
+    }
+    for m in &f.message_type {
+        walk(m, &join(pkg, m.name()), &mut out);
+    }
+    out
+}
+
+/// A file's messages and enums in protoc-gen-go's flattened order (`allMessages`: the file's
+/// messages, then each message's nested ones in pre-order; `allEnums` likewise), as full names.
+fn flat_names(f: &FileDescriptorProto) -> (Vec<String>, Vec<String>) {
+    let pkg = f.package();
+    let mut msgs: Vec<String> = f.message_type.iter().map(|m| join(pkg, m.name())).collect();
+    let mut enums: Vec<String> = f.enum_type.iter().map(|e| join(pkg, e.name())).collect();
+    fn walk(m: &DescriptorProto, full: &str, msgs: &mut Vec<String>, enums: &mut Vec<String>) {
+        enums.extend(m.enum_type.iter().map(|e| join(full, e.name())));
+        msgs.extend(m.nested_type.iter().map(|n| join(full, n.name())));
+        for n in &m.nested_type {
+            walk(n, &join(full, n.name()), msgs, enums);
+        }
+    }
+    for m in &f.message_type {
+        walk(m, &join(pkg, m.name()), &mut msgs, &mut enums);
+    }
+    (msgs, enums)
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -65,7 +126,7 @@ impl<'a> Universe<'a> {
         for f in set {
             let pkg = f.package();
             for e in &f.enum_type {
-                types.insert(join(pkg, e.name()), enum_type(f, e, e.name(), go_camel_case(e.name()), pkg));
+                types.insert(join(pkg, e.name()), enum_type(f, e, go_camel_case(e.name()), pkg));
             }
             fn walk(
                 f: &FileDescriptorProto,
@@ -90,11 +151,12 @@ impl<'a> Universe<'a> {
                         first_value: None,
                         legacy_name: String::new(),
                         value_prefix: String::new(),
+                        values: Vec::new(),
                     },
                 );
                 for e in &m.enum_type {
                     let erel = format!("{rel}.{}", e.name());
-                    let mut t = enum_type(f, e, &erel, go_camel_case(&erel), pkg);
+                    let mut t = enum_type(f, e, go_camel_case(&erel), pkg);
                     // Values of a nested enum are prefixed with the parent message's name.
                     t.first_value = e.value.first().map(|v| (format!("{ident}_{}", v.name()), v.number()));
                     t.value_prefix = ident.clone();
@@ -125,7 +187,143 @@ impl<'a> Universe<'a> {
         for f in set {
             enums(f.package(), &f.enum_type, &f.message_type, &mut enum_values);
         }
-        Universe { files: set.iter().map(|f| (f.name().to_owned(), f)).collect(), packages, types, enum_values }
+        let mut u = Universe {
+            files: set.iter().map(|f| (f.name().to_owned(), f)).collect(),
+            packages,
+            types,
+            enum_values,
+            taken: HashMap::new(),
+            services: HashMap::new(),
+            decls: HashMap::new(),
+        };
+        u.resolve(set);
+        u
+    }
+
+    /// Makes the package-level names of each Go package unique, a deviation from protoc-gen-go
+    /// (which declares such names twice, so its output does not compile) that changes nothing
+    /// else: every name keeps protogen's spelling unless an earlier declaration of the same Go
+    /// package (files in descriptor-set order, messages before enums in flattened order) has it,
+    /// and then gets `_` suffixes (`Promise_then` and `Promise.then` are both `PromiseThen`:
+    /// the second becomes `PromiseThen_`). Enum value constants come after every type and
+    /// every `<Enum>_name`/`<Enum>_value` map (enum `Kind` with a value `name` gets
+    /// `Kind_name_`). The well-known types are not generated and keep their names.
+    fn resolve(&mut self, set: &[FileDescriptorProto]) {
+        let files: Vec<&FileDescriptorProto> =
+            set.iter().filter(|f| !f.name().starts_with("google/protobuf/")).collect();
+        let order: Vec<(String, Vec<String>, Vec<String>)> = files
+            .iter()
+            .map(|f| {
+                let (m, e) = flat_names(f);
+                (self.packages[f.name()].import_path.clone(), m, e)
+            })
+            .collect();
+        for (path, msgs, enums) in &order {
+            let taken = self.taken.entry(path.clone()).or_default();
+            for full in msgs.iter().chain(enums) {
+                let Some(t) = self.types.get_mut(full) else { continue };
+                if t.map_entry.is_some() {
+                    continue;
+                }
+                while !taken.insert(t.ident.clone()) {
+                    t.ident.push('_');
+                }
+            }
+        }
+        for (path, _, enums) in &order {
+            let taken = self.taken.entry(path.clone()).or_default();
+            for full in enums {
+                let ident = &self.types[full].ident;
+                taken.insert(format!("{ident}_name"));
+                taken.insert(format!("{ident}_value"));
+            }
+        }
+        for (path, _, enums) in &order {
+            for full in enums {
+                let parent = full.rsplit_once('.').map(|(p, _)| p).unwrap_or_default();
+                let prefix = match self.types.get(parent) {
+                    Some(p) if !p.is_enum => p.ident.clone(),
+                    _ => self.types[full].ident.clone(),
+                };
+                let taken = self.taken.entry(path.clone()).or_default();
+                let mut values = Vec::new();
+                for (name, _) in &self.enum_values[full] {
+                    let mut v = format!("{prefix}_{name}");
+                    while !taken.insert(v.clone()) {
+                        v.push('_');
+                    }
+                    values.push(v);
+                }
+                let t = self.types.get_mut(full).expect("enum");
+                t.first_value = t.first_value.take().map(|(_, n)| (values[0].clone(), n));
+                t.value_prefix = prefix;
+                t.values = values;
+            }
+        }
+        // Oneof wrapper types and interfaces: protogen checks a wrapper against the message's
+        // nested types only; micro-gen also against every name declared so far in the package
+        // (`A.B_C` and `A.B.C` are both `A_B_C`).
+        for f in &files {
+            let path = self.packages[f.name()].import_path.clone();
+            for (full, desc) in flat_messages(f) {
+                if desc.options.as_ref().is_some_and(|o| o.map_entry()) {
+                    continue;
+                }
+                let ident = self.types[&full].ident.clone();
+                let names = message_names(desc);
+                let nested: HashSet<String> = desc
+                    .nested_type
+                    .iter()
+                    .map(|n| join(&full, n.name()))
+                    .chain(desc.enum_type.iter().map(|e| join(&full, e.name())))
+                    .map(|n| self.types[&n].ident.clone())
+                    .collect();
+                let taken = self.taken.entry(path.clone()).or_default();
+                let mut decls = OneofDecls::default();
+                let mut oneof_ids: Vec<&i32> = names.oneofs.keys().collect();
+                oneof_ids.sort();
+                for oi in oneof_ids {
+                    let mut iface = format!("is{ident}_{}", names.oneofs[oi]);
+                    while !taken.insert(iface.clone()) {
+                        iface.push('_');
+                    }
+                    decls.ifaces.insert(*oi, iface);
+                }
+                for (i, fd) in desc.field.iter().enumerate() {
+                    if fd.oneof_index.is_some_and(|oi| names.real[oi as usize]) {
+                        let mut w = format!("{ident}_{}", names.fields[i]);
+                        while nested.contains(&w) || !taken.insert(w.clone()) {
+                            w.push('_');
+                        }
+                        decls.wrappers.insert(i, w);
+                    }
+                }
+                self.decls.insert(full, decls);
+            }
+        }
+        // Services last: `Foo` and `foo` in one Go package, or a service `Foo` next to a message
+        // `FooClient`, get `_` suffixes until none of their declarations is taken.
+        for f in &files {
+            let taken = self.taken.entry(self.packages[f.name()].import_path.clone()).or_default();
+            for s in &f.service {
+                let mut go = go_camel_case(s.name());
+                while service_decls(&go).iter().any(|d| taken.contains(d)) {
+                    go.push('_');
+                }
+                taken.extend(service_decls(&go));
+                self.services.insert(join(f.package(), s.name()), go);
+            }
+        }
+    }
+
+    /// The Go name of a service (`pkg.Service`): `GoCamelCase`, made unique in its Go package.
+    pub(super) fn service_ident(&self, full: &str) -> &str {
+        &self.services[full]
+    }
+
+    /// The Go identifier of a message or enum (`.pkg.Outer.Inner` or `pkg.Outer.Inner`).
+    pub(super) fn ident(&self, full: &str) -> &str {
+        &self.ty(full).ident
     }
 
     fn ty(&self, type_name: &str) -> &GoType {
@@ -137,8 +335,9 @@ impl<'a> Universe<'a> {
     }
 }
 
-fn enum_type(f: &FileDescriptorProto, e: &EnumDescriptorProto, rel: &str, ident: String, pkg: &str) -> GoType {
-    let legacy = if pkg.is_empty() { rel.replace('.', "_") } else { format!("{pkg}.{}", rel.replace('.', "_")) };
+fn enum_type(f: &FileDescriptorProto, e: &EnumDescriptorProto, ident: String, pkg: &str) -> GoType {
+    // `protoimpl.X.LegacyEnumName`: the package, then GoCamelCase of the relative name.
+    let legacy = join(pkg, &ident);
     GoType {
         file: f.name().to_owned(),
         first_value: e.value.first().map(|v| (format!("{ident}_{}", v.name()), v.number())),
@@ -147,11 +346,14 @@ fn enum_type(f: &FileDescriptorProto, e: &EnumDescriptorProto, rel: &str, ident:
         is_enum: true,
         map_entry: None,
         legacy_name: legacy,
+        values: Vec::new(),
     }
 }
 
-/// Import bookkeeping as protogen does it: an alias per import path, the path's base name made
-/// unique against the names already taken (every predeclared identifier is taken).
+/// Import bookkeeping as protogen does it: an alias per import path, the path's base name
+/// ([`go_sanitized`]) made unique against the names already taken (every predeclared identifier
+/// is taken). Deviation: `init` is taken too (protoc-gen-go would import a directory `init` as
+/// `init`, which does not compile); micro-gen imports it as `init1`.
 struct Imports {
     own: String,
     names: BTreeMap<String, String>,
@@ -163,7 +365,7 @@ impl Imports {
         Imports {
             own: own.to_owned(),
             names: BTreeMap::new(),
-            used: PREDECLARED.iter().map(|s| (*s).to_owned()).collect(),
+            used: PREDECLARED.iter().chain(&["init"]).map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -201,7 +403,8 @@ fn comment_lines(s: &str) -> Vec<String> {
     if s.is_empty() {
         return Vec::new();
     }
-    s.strip_suffix('\n').unwrap_or(s).split('\n').map(|l| format!("//{l}")).collect()
+    // go/printer trims trailing white space from every `//` comment.
+    s.strip_suffix('\n').unwrap_or(s).split('\n').map(|l| format!("//{l}").trim_end().to_owned()).collect()
 }
 
 fn comment_block(s: &str) -> String {
@@ -222,6 +425,16 @@ fn doc_block(text: &str) -> String {
         return String::new();
     }
     doc_comment(&lines).iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// A leading comment inside an aligned block as rows: its lines, or, when gofmt removes it
+/// (only blank lines), a [`Row::Break`], as the removed comment still ends the column block.
+fn doc_rows(text: &str) -> Vec<Row> {
+    let lines = doc_lines(text);
+    if lines.is_empty() && !comment_lines(text).is_empty() {
+        return vec![Row::Break];
+    }
+    lines.into_iter().map(Row::Text).collect()
 }
 
 /// protoc-gen-go's trailing comment: single-line trailing comments only.
@@ -250,7 +463,7 @@ fn with_deprecation(leading: &str, file: &FileDescriptorProto, deprecated: bool)
 
 /// The `var` part of a file's descriptor identifiers: `acme/shop/v1/shop.proto` → `acme_shop_v1_shop_proto`.
 fn file_var(name: &str) -> String {
-    go_sanitized(name).trim_end_matches('_').to_owned()
+    go_sanitized(name)
 }
 
 struct Comments<'a>(HashMap<Vec<i32>, &'a Location>);
@@ -328,6 +541,93 @@ struct OneofInfo {
 
 fn is_map_entry(m: &DescriptorProto) -> bool {
     m.options.as_ref().is_some_and(|o| o.map_entry())
+}
+
+/// The Go names of a message's fields and oneofs.
+struct MessageNames {
+    /// Per field, in declaration order.
+    fields: Vec<String>,
+    /// Real oneofs (not proto3 optional) by declaration index.
+    oneofs: HashMap<i32, String>,
+    /// Per oneof declaration: whether it is real.
+    real: Vec<bool>,
+}
+
+/// protogen's conflict resolution (newMessage): fields in declaration order, each oneof when its
+/// first field is met, `_` until the name, and for a getter-bearing name `Get<Name>`, is not
+/// taken. micro-gen's deviations (names::STRUCT_FIELD_RESERVED, names::ONEOF_GETTER_TAKEN) change
+/// a name only where protoc-gen-go would declare a struct field named like a method of the
+/// message: a field or real oneof named `ProtoReflect`, or `Get<O>` for a real oneof `O`.
+fn message_names(desc: &DescriptorProto) -> MessageNames {
+    /// What a name declares, which decides the deviations that apply.
+    #[derive(PartialEq)]
+    enum Decl {
+        /// A struct field and its getter.
+        Field,
+        /// A oneof member: a getter and a field of its wrapper type.
+        Member,
+        /// A real oneof: a struct field and its getter (protogen assumes no getter).
+        Oneof,
+        /// A synthetic oneof (proto3 optional): nothing is declared.
+        Synthetic,
+    }
+    let mut used: HashMap<String, bool> = MESSAGE_METHODS.iter().map(|s| ((*s).to_owned(), true)).collect();
+    let mut struct_fields: HashSet<String> = HashSet::new();
+    let mut oneof_getters: HashSet<String> = HashSet::new();
+    let mut unique = |name: String, decl: Decl| {
+        let mut n = name;
+        // As protogen's map of bools: a `Get<Name>` recorded for a oneof is false, not taken.
+        let taken = |k: &str, used: &HashMap<String, bool>| used.get(k).copied().unwrap_or(false);
+        let getter = matches!(decl, Decl::Field | Decl::Member);
+        let field = matches!(decl, Decl::Field | Decl::Oneof);
+        while taken(&n, &used)
+            || (getter && taken(&format!("Get{n}"), &used))
+            || (field && (STRUCT_FIELD_RESERVED.contains(&n.as_str()) || oneof_getters.contains(&n)))
+            || (decl == Decl::Oneof && ONEOF_GETTER_TAKEN && struct_fields.contains(&format!("Get{n}")))
+        {
+            n.push('_');
+        }
+        used.insert(n.clone(), true);
+        used.insert(format!("Get{n}"), getter);
+        if field {
+            struct_fields.insert(n.clone());
+        }
+        if decl == Decl::Oneof && ONEOF_GETTER_TAKEN {
+            oneof_getters.insert(format!("Get{n}"));
+        }
+        n
+    };
+    // Real oneofs: those with a member that is not proto3 optional.
+    let real: Vec<bool> = (0..desc.oneof_decl.len())
+        .map(|i| desc.field.iter().any(|f| f.oneof_index == Some(i as i32) && !f.proto3_optional()))
+        .collect();
+    let mut fields = Vec::new();
+    let mut oneofs = HashMap::new();
+    let mut seen = HashSet::new();
+    for fd in &desc.field {
+        let member = fd.oneof_index.is_some_and(|oi| real[oi as usize]);
+        fields.push(unique(go_camel_case(fd.name()), if member { Decl::Member } else { Decl::Field }));
+        // A synthetic oneof takes its name too (`_var` → `XVar`), as protogen makes every oneof's
+        // name unique when it meets its first field, though none is generated.
+        if let Some(oi) = fd.oneof_index
+            && seen.insert(oi)
+        {
+            let decl = if real[oi as usize] { Decl::Oneof } else { Decl::Synthetic };
+            let go = unique(go_camel_case(desc.oneof_decl[oi as usize].name()), decl);
+            if real[oi as usize] {
+                oneofs.insert(oi, go);
+            }
+        }
+    }
+    MessageNames { fields, oneofs, real }
+}
+
+/// The package-level types a message's oneofs declare: wrapper types (`Msg_Field`) by field
+/// index, interfaces (`isMsg_Oneof`) by oneof index.
+#[derive(Default)]
+struct OneofDecls {
+    wrappers: HashMap<usize, String>,
+    ifaces: HashMap<i32, String>,
 }
 
 /// One generated file's state.
@@ -440,12 +740,21 @@ impl<'u, 'a> Gen<'u, 'a> {
         if packed {
             t.push("packed".to_owned());
         }
-        t.push(format!("name={}", fd.name()));
+        // A group field's name is its message's name lower-cased; the tag keeps the message's
+        // capitalization (`name=Result,json=result`).
+        let name = if fd.r#type() == Type::Group {
+            fd.type_name().rsplit('.').next().unwrap_or_default().to_owned()
+        } else {
+            fd.name().to_owned()
+        };
+        t.push(format!("name={name}"));
         let json = fd.json_name.clone().unwrap_or_else(|| crate::model::json_name(fd.name()));
-        if !json.is_empty() && json != fd.name() {
+        // Extensions carry neither `json=` nor `proto3` (tag.Marshal).
+        let ext = fd.extendee.is_some();
+        if !json.is_empty() && json != name && !ext {
             t.push(format!("json={json}"));
         }
-        if syntax_proto3 {
+        if syntax_proto3 && !ext {
             t.push("proto3".to_owned());
         }
         if fd.r#type() == Type::Enum {
@@ -458,6 +767,13 @@ impl<'u, 'a> Gen<'u, 'a> {
             let def = match fd.r#type() {
                 Type::Bool => if def == "true" { "1" } else { "0" }.to_owned(),
                 Type::Enum => self.enum_value_number(fd.type_name(), def).to_string(),
+                // defval.Marshal: strconv.FormatFloat(f, 'g', -1, 32 or 64).
+                Type::Float if !matches!(def.as_str(), "inf" | "-inf" | "nan") => {
+                    format_float_g(f64::from(parse_float(def) as f32), true)
+                }
+                Type::Double if !matches!(def.as_str(), "inf" | "-inf" | "nan") => {
+                    format_float_g(parse_float(def), false)
+                }
                 _ => def.clone(),
             };
             t.push(format!("def={def}"));
@@ -523,15 +839,19 @@ impl<'u, 'a> Gen<'u, 'a> {
             });
         }
         // Pre-order walk over messages; each visit appends the message's nested enums and messages.
+        // Go names are `GoCamelCase` of the name relative to the package, as protogen's
+        // newGoIdent makes them (`a.b` → `AB`, `A.b` → `AB`, `A.B` → `A_B`), never built from
+        // the parent's Go name.
         fn walk<'a>(
             m: &'a DescriptorProto,
             full: &str,
-            ident: &str,
+            rel: &str,
             index: &[usize],
             path: &[i32],
             enums: &mut Vec<EnumInfo<'a>>,
             msgs: &mut Vec<MsgInfo<'a>>,
         ) {
+            let ident = go_camel_case(rel);
             for (i, e) in m.enum_type.iter().enumerate() {
                 let mut idx = index.to_vec();
                 idx.push(i);
@@ -540,8 +860,8 @@ impl<'u, 'a> Gen<'u, 'a> {
                 enums.push(EnumInfo {
                     desc: e,
                     full: join(full, e.name()),
-                    ident: format!("{ident}_{}", go_camel_case(e.name())),
-                    value_prefix: ident.to_owned(),
+                    ident: go_camel_case(&format!("{rel}.{}", e.name())),
+                    value_prefix: ident.clone(),
                     index: idx,
                     path: p,
                 });
@@ -551,10 +871,11 @@ impl<'u, 'a> Gen<'u, 'a> {
                 idx.push(i);
                 let mut p = path.to_vec();
                 p.extend([3, i as i32]);
+                let nrel = format!("{rel}.{}", n.name());
                 msgs.push(MsgInfo {
                     desc: n,
                     full: join(full, n.name()),
-                    ident: go_camel_case(&format!("{ident}.{}", n.name())),
+                    ident: go_camel_case(&nrel),
                     index: idx,
                     path: p,
                     map_entry: is_map_entry(n),
@@ -565,86 +886,53 @@ impl<'u, 'a> Gen<'u, 'a> {
                 idx.push(i);
                 let mut p = path.to_vec();
                 p.extend([3, i as i32]);
-                let nid = go_camel_case(&format!("{ident}.{}", n.name()));
-                walk(n, &join(full, n.name()), &nid, &idx, &p, enums, msgs);
+                walk(n, &join(full, n.name()), &format!("{rel}.{}", n.name()), &idx, &p, enums, msgs);
             }
         }
         for (i, m) in f.message_type.iter().enumerate() {
-            walk(m, &join(pkg, m.name()), &go_camel_case(m.name()), &[i], &[4, i as i32], &mut enums, &mut msgs);
+            walk(m, &join(pkg, m.name()), m.name(), &[i], &[4, i as i32], &mut enums, &mut msgs);
+        }
+        // The names as the universe made them unique in the Go package.
+        for e in &mut enums {
+            let t = self.u.ty(&e.full);
+            e.ident = t.ident.clone();
+            e.value_prefix = t.value_prefix.clone();
+        }
+        for m in msgs.iter_mut().filter(|m| !m.map_entry) {
+            m.ident = self.u.ident(&m.full).to_owned();
         }
         (enums, msgs)
     }
 
     fn fields(&self, m: &MsgInfo<'a>) -> (Vec<FieldInfo<'a>>, Vec<OneofInfo>) {
-        let mut used: HashMap<String, bool> = [
-            "Reset",
-            "String",
-            "ProtoMessage",
-            "Marshal",
-            "Unmarshal",
-            "ExtensionRangeArray",
-            "ExtensionMap",
-            "Descriptor",
-        ]
-        .iter()
-        .map(|s| ((*s).to_owned(), true))
-        .collect();
-        let unique = |name: String, getter: bool, used: &mut HashMap<String, bool>| {
-            let mut n = name;
-            while used.contains_key(&n) || (getter && used.get(&format!("Get{n}")).copied().unwrap_or(false)) {
-                n.push('_');
-            }
-            used.insert(n.clone(), true);
-            used.insert(format!("Get{n}"), getter);
-            n
-        };
-        // Real oneofs: those with a member that is not proto3 optional.
-        let real: Vec<bool> = (0..m.desc.oneof_decl.len())
-            .map(|i| m.desc.field.iter().any(|f| f.oneof_index == Some(i as i32) && !f.proto3_optional()))
-            .collect();
+        let names = message_names(m.desc);
+        let decls = &self.u.decls[&m.full];
         let mut oneofs: Vec<OneofInfo> = Vec::new();
         let mut oneof_index: HashMap<i32, usize> = HashMap::new();
-        let nested: HashSet<String> = m
-            .desc
-            .nested_type
-            .iter()
-            .map(|n| go_camel_case(&format!("{}.{}", m.ident, n.name())))
-            .chain(m.desc.enum_type.iter().map(|e| format!("{}_{}", m.ident, go_camel_case(e.name()))))
-            .collect();
         let mut fields = Vec::new();
         for (i, fd) in m.desc.field.iter().enumerate() {
-            let go_name = unique(go_camel_case(fd.name()), true, &mut used);
             let mut path = m.path.clone();
             path.extend([2, i as i32]);
             let mut oneof = None;
             let mut wrapper = String::new();
-            if let Some(oi) = fd.oneof_index.filter(|oi| real[*oi as usize]) {
-                let idx = match oneof_index.get(&oi) {
-                    Some(idx) => *idx,
-                    None => {
-                        let decl = &m.desc.oneof_decl[oi as usize];
-                        let go = unique(go_camel_case(decl.name()), false, &mut used);
-                        let mut p = m.path.clone();
-                        p.extend([8, oi]);
-                        oneofs.push(OneofInfo {
-                            name: decl.name().to_owned(),
-                            iface: format!("is{}_{go}", m.ident),
-                            go_name: go,
-                            path: p,
-                            fields: Vec::new(),
-                        });
-                        oneof_index.insert(oi, oneofs.len() - 1);
-                        oneofs.len() - 1
-                    }
-                };
+            if let Some(oi) = fd.oneof_index.filter(|oi| names.real[*oi as usize]) {
+                let idx = *oneof_index.entry(oi).or_insert_with(|| {
+                    let mut p = m.path.clone();
+                    p.extend([8, oi]);
+                    oneofs.push(OneofInfo {
+                        name: m.desc.oneof_decl[oi as usize].name().to_owned(),
+                        iface: decls.ifaces[&oi].clone(),
+                        go_name: names.oneofs[&oi].clone(),
+                        path: p,
+                        fields: Vec::new(),
+                    });
+                    oneofs.len() - 1
+                });
                 oneofs[idx].fields.push(i);
                 oneof = Some(idx);
-                wrapper = format!("{}_{go_name}", m.ident);
-                while nested.contains(&wrapper) {
-                    wrapper.push('_');
-                }
+                wrapper = decls.wrappers[&i].clone();
             }
-            fields.push(FieldInfo { desc: fd, go_name, path, oneof, wrapper });
+            fields.push(FieldInfo { desc: fd, go_name: names.fields[i].clone(), path, oneof, wrapper });
         }
         (fields, oneofs)
     }
@@ -687,7 +975,9 @@ pub(super) fn pb_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str) 
         }
         gen_message(&mut g, m, msg_index[&m.full], &fv, &mut body);
     }
-    gen_reflect(&mut g, &enums, &msgs, &fv, &mut body);
+    let exts = extensions(u, f);
+    gen_extensions(&mut g, &exts, &fv, &mut body);
+    gen_reflect(&mut g, &enums, &msgs, &exts, &fv, &mut body);
 
     let mut out = g.header(
         "protoc-gen-go",
@@ -706,14 +996,13 @@ fn gen_enum(g: &mut Gen<'_, '_>, e: &EnumInfo<'_>, ei: usize, fv: &str, body: &m
     body.push_str(&doc_block(&comment_block(&with_deprecation(g.comments.leading(&e.path), f, dep))));
     body.push_str(&format!("type {} int32\n\n", e.ident));
     let mut rows = Vec::new();
+    let value_idents = g.u.ty(&e.full).values.clone();
     for (i, v) in e.desc.value.iter().enumerate() {
         let mut p = e.path.clone();
         p.extend([2, i as i32]);
         let vdep = v.options.as_ref().is_some_and(|o| o.deprecated());
-        for l in doc_lines(&with_deprecation(g.comments.leading(&p), f, vdep)) {
-            rows.push(Row::Text(l));
-        }
-        let mut cells = vec![format!("{}_{}", e.value_prefix, v.name()), e.ident.clone(), format!("= {}", v.number())];
+        rows.extend(doc_rows(&with_deprecation(g.comments.leading(&p), f, vdep)));
+        let mut cells = vec![value_idents[i].clone(), e.ident.clone(), format!("= {}", v.number())];
         if let Some(t) = trailing(g.comments.trailing(&p)) {
             cells.push(t);
         }
@@ -815,14 +1104,15 @@ fn gen_message(g: &mut Gen<'_, '_>, m: &MsgInfo<'_>, mi: usize, fv: &str, body: 
             tags.push_str(&format!(" protobuf_key:\"{}\" protobuf_val:\"{}\"", g.tag(&k, false), g.tag(&v, false)));
         }
         let fdep = fi.desc.options.as_ref().is_some_and(|o| o.deprecated());
-        for l in doc_lines(&with_deprecation(g.comments.leading(&fi.path), f, fdep)) {
-            rows.push(Row::Text(l));
-        }
+        rows.extend(doc_rows(&with_deprecation(g.comments.leading(&fi.path), f, fdep)));
         let mut cells = vec![fi.go_name.clone(), ty, format!("`{tags}`")];
         if let Some(t) = trailing(g.comments.trailing(&fi.path)) {
             cells.push(t);
         }
         rows.push(Row::Cells(cells));
+    }
+    if !m.desc.extension_range.is_empty() {
+        rows.push(Row::Cells(vec!["extensionFields".into(), g.q(PROTOIMPL, "ExtensionFields")]));
     }
     rows.push(Row::Cells(vec!["unknownFields".into(), g.q(PROTOIMPL, "UnknownFields")]));
     rows.push(Row::Cells(vec!["sizeCache".into(), g.q(PROTOIMPL, "SizeCache")]));
@@ -834,10 +1124,11 @@ fn gen_message(g: &mut Gen<'_, '_>, m: &MsgInfo<'_>, mi: usize, fv: &str, body: 
     let pm = g.q(PROTOREFLECT, "Message");
     let ptr = g.q(PROTOIMPL, "Pointer");
     let index = m.index.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+    let proto_message = short_func(&format!("func (*{id}) ProtoMessage()"), None);
     body.push_str(&format!(
         "func (x *{id}) Reset() {{\n\t*x = {id}{{}}\n\tmi := &file_{fv}_msgTypes[{mi}]\n\tms := {pi}.MessageStateOf({ptr}(x))\n\tms.StoreMessageInfo(mi)\n}}\n\n\
          func (x *{id}) String() string {{\n\treturn {pi}.MessageStringOf(x)\n}}\n\n\
-         func (*{id}) ProtoMessage() {{}}\n\n\
+         {proto_message}\n\n\
          func (x *{id}) ProtoReflect() {pm} {{\n\tmi := &file_{fv}_msgTypes[{mi}]\n\tif x != nil {{\n\t\tms := {pi}.MessageStateOf({ptr}(x))\n\t\tif ms.LoadMessageInfo() == nil {{\n\t\t\tms.StoreMessageInfo(mi)\n\t\t}}\n\t\treturn ms\n\t}}\n\treturn mi.MessageOf(x)\n}}\n\n\
          // Deprecated: Use {id}.ProtoReflect.Descriptor instead.\n\
          func (*{id}) Descriptor() ([]byte, []int) {{\n\treturn file_{fv}_rawDescGZIP(), []int{{{index}}}\n}}\n\n"
@@ -889,7 +1180,8 @@ fn gen_message(g: &mut Gen<'_, '_>, m: &MsgInfo<'_>, mi: usize, fv: &str, body: 
             body.push_str(&format!("\t{} {ty} `protobuf:\"{tag}\"`{tr}\n}}\n\n", fi.go_name));
         }
         for &k in &o.fields {
-            body.push_str(&format!("func (*{}) {}() {{}}\n\n", fields[k].wrapper, o.iface));
+            body.push_str(&short_func(&format!("func (*{}) {}()", fields[k].wrapper, o.iface), None));
+            body.push_str("\n\n");
         }
     }
 }
@@ -909,7 +1201,9 @@ fn gen_default_decls(g: &mut Gen<'_, '_>, id: &str, fields: &[FieldInfo<'_>], bo
             Type::Enum => {
                 let t = g.u.ty(fi.desc.type_name()).clone();
                 let path = g.u.package_of(&t.file).import_path.clone();
-                let value_ident = format!("{}_{def}", t.value_prefix);
+                let full = fi.desc.type_name().trim_start_matches('.');
+                let at = g.u.enum_values[full].iter().position(|(n, _)| *n == def).unwrap_or_default();
+                let value_ident = t.values[at].clone();
                 if path == g.pkg.import_path {
                     consts.push(Row::Cells(vec![name, format!("= {value_ident}")]));
                 } else {
@@ -929,6 +1223,15 @@ fn gen_default_decls(g: &mut Gen<'_, '_>, id: &str, fields: &[FieldInfo<'_>], bo
                 vars.push(Row::Cells(vec![name, format!("= {go_type}({f}({arg}))")]));
             }
             Type::Bool => consts.push(Row::Cells(vec![name, format!("= bool({def})")])),
+            // `%v` of the float64 value (a float's float32 value, widened).
+            Type::Float => {
+                let v = f64::from(parse_float(&def) as f32);
+                consts.push(Row::Cells(vec![name, format!("= {go_type}({})", format_float_g(v, false))]));
+            }
+            Type::Double => {
+                let v = parse_float(&def);
+                consts.push(Row::Cells(vec![name, format!("= {go_type}({})", format_float_g(v, false))]));
+            }
             _ => consts.push(Row::Cells(vec![name, format!("= {go_type}({def})")])),
         }
     }
@@ -937,6 +1240,43 @@ fn gen_default_decls(g: &mut Gen<'_, '_>, id: &str, fields: &[FieldInfo<'_>], bo
     }
     if !vars.is_empty() {
         body.push_str(&format!("// Default values for {id} fields.\nvar (\n{})\n\n", align(&vars, "\t")));
+    }
+}
+
+/// A float default as the descriptor spells it (`1.5`, `1e10`, `-0.25`).
+fn parse_float(s: &str) -> f64 {
+    s.parse().unwrap_or_default()
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, bits)` (and `fmt`'s `%v`): the shortest digits that
+/// round-trip (as a float32 when `bits32`), in `%e` form when the decimal exponent is < -4 or
+/// >= 6 (strconv's rule for the shortest precision), else in `%f` form.
+fn format_float_g(v: f64, bits32: bool) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".to_owned() } else { "0".to_owned() };
+    }
+    // Rust's `{:e}` prints the shortest round-trip digits: `d.ddde-X`.
+    let sci = if bits32 { format!("{:e}", v as f32) } else { format!("{v:e}") };
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or_default();
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if neg { "-" } else { "" };
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
+    }
+    // %f with just the digits needed.
+    let point = exp + 1; // digits before the decimal point
+    if point <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{sign}{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{sign}{int}.{frac}")
     }
 }
 
@@ -993,7 +1333,155 @@ fn gofmt_struct_comment(l: String) -> String {
     l
 }
 
-fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>], fv: &str, body: &mut String) {
+/// An extension field (`extend` at file level or inside a message), in protoc-gen-go's order:
+/// the file's, then each message's in pre-order.
+struct ExtInfo<'a> {
+    desc: &'a FieldDescriptorProto,
+    /// `pkg.name` or `pkg.Msg.name`.
+    full: String,
+    /// `E_` + this: `Name`, or `<Msg ident>_Name` for one declared in a message.
+    ident: String,
+    path: Vec<i32>,
+}
+
+fn extensions<'a>(u: &Universe<'_>, f: &'a FileDescriptorProto) -> Vec<ExtInfo<'a>> {
+    let pkg = f.package();
+    let mut out: Vec<ExtInfo<'_>> = f
+        .extension
+        .iter()
+        .enumerate()
+        .map(|(i, x)| ExtInfo {
+            desc: x,
+            full: join(pkg, x.name()),
+            ident: go_camel_case(x.name()),
+            path: vec![7, i as i32],
+        })
+        .collect();
+    fn walk<'a>(u: &Universe<'_>, m: &'a DescriptorProto, full: &str, path: &[i32], out: &mut Vec<ExtInfo<'a>>) {
+        let ident = u.ident(full);
+        for (i, x) in m.extension.iter().enumerate() {
+            let mut p = path.to_vec();
+            p.extend([6, i as i32]);
+            out.push(ExtInfo {
+                desc: x,
+                full: join(full, x.name()),
+                ident: format!("{ident}_{}", go_camel_case(x.name())),
+                path: p,
+            });
+        }
+        for (i, n) in m.nested_type.iter().enumerate() {
+            let mut p = path.to_vec();
+            p.extend([3, i as i32]);
+            walk(u, n, &join(full, n.name()), &p, out);
+        }
+    }
+    for (i, m) in f.message_type.iter().enumerate() {
+        walk(u, m, &join(pkg, m.name()), &[4, i as i32], &mut out);
+    }
+    out
+}
+
+/// `genExtensions`: the `ExtensionInfo` table and the `E_<Name>` variables, grouped by the
+/// extended message.
+fn gen_extensions(g: &mut Gen<'_, '_>, exts: &[ExtInfo<'_>], fv: &str, body: &mut String) {
+    if exts.is_empty() {
+        return;
+    }
+    let f = g.f;
+    let ei = g.q(PROTOIMPL, "ExtensionInfo");
+    body.push_str(&format!("var file_{fv}_extTypes = []{ei}{{\n"));
+    for x in exts {
+        let target = g.type_ref(x.desc.extendee());
+        let (ty, ptr) = g.field_go_type(x.desc);
+        let ty = if ptr { format!("*{ty}") } else { ty };
+        let rows = vec![
+            Row::Cells(vec!["ExtendedType:".into(), format!("(*{target})(nil),")]),
+            Row::Cells(vec!["ExtensionType:".into(), format!("({ty})(nil),")]),
+            Row::Cells(vec!["Field:".into(), format!("{},", x.desc.number())]),
+            Row::Cells(vec!["Name:".into(), format!("{},", go_quote(x.full.as_bytes()))]),
+            Row::Cells(vec!["Tag:".into(), format!("{},", go_quote(g.tag(x.desc, false).as_bytes()))]),
+            Row::Cells(vec!["Filename:".into(), format!("{},", go_quote(f.name().as_bytes()))]),
+        ];
+        body.push_str("\t{\n");
+        body.push_str(&align(&rows, "\t\t"));
+        body.push_str("\t},\n");
+    }
+    body.push_str("}\n\n");
+    let mut targets: Vec<String> = Vec::new();
+    let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, x) in exts.iter().enumerate() {
+        let t = x.desc.extendee().trim_start_matches('.').to_owned();
+        if !by_target.contains_key(&t) {
+            targets.push(t.clone());
+        }
+        by_target.entry(t).or_default().push(i);
+    }
+    for t in &targets {
+        let target = g.type_ref(t);
+        body.push_str(&format!("// Extension fields to {target}.\nvar (\n"));
+        let mut rows = Vec::new();
+        for &i in &by_target[t] {
+            let x = &exts[i];
+            let xd = x.desc;
+            let type_name = match xd.r#type() {
+                Type::Enum | Type::Message | Type::Group => xd.type_name().trim_start_matches('.').to_owned(),
+                other => kind_name(other).to_owned(),
+            };
+            let card = match xd.label() {
+                Label::Optional => "optional",
+                Label::Required => "required",
+                Label::Repeated => "repeated",
+            };
+            let mut lead = g.comments.leading(&x.path).to_owned();
+            if !lead.is_empty() {
+                lead.push('\n');
+            }
+            lead.push_str(&format!(" {card} {type_name} {} = {};\n", xd.name(), xd.number()));
+            let dep = xd.options.as_ref().is_some_and(|o| o.deprecated());
+            rows.extend(doc_rows(&with_deprecation(&lead, f, dep)));
+            let mut cells = vec![format!("E_{}", x.ident), format!("= &file_{fv}_extTypes[{i}]")];
+            if let Some(tr) = trailing(g.comments.trailing(&x.path)) {
+                cells.push(tr);
+            }
+            rows.push(Row::Cells(cells));
+        }
+        body.push_str(&align(&rows, "\t"));
+        body.push_str(")\n\n");
+    }
+}
+
+/// `protoreflect.Kind.String()` of a scalar kind.
+fn kind_name(t: Type) -> &'static str {
+    match t {
+        Type::Double => "double",
+        Type::Float => "float",
+        Type::Int64 => "int64",
+        Type::Uint64 => "uint64",
+        Type::Int32 => "int32",
+        Type::Fixed64 => "fixed64",
+        Type::Fixed32 => "fixed32",
+        Type::Bool => "bool",
+        Type::String => "string",
+        Type::Group => "group",
+        Type::Message => "message",
+        Type::Bytes => "bytes",
+        Type::Uint32 => "uint32",
+        Type::Enum => "enum",
+        Type::Sfixed32 => "sfixed32",
+        Type::Sfixed64 => "sfixed64",
+        Type::Sint32 => "sint32",
+        Type::Sint64 => "sint64",
+    }
+}
+
+fn gen_reflect(
+    g: &mut Gen<'_, '_>,
+    enums: &[EnumInfo<'_>],
+    msgs: &[MsgInfo<'_>],
+    exts: &[ExtInfo<'_>],
+    fv: &str,
+    body: &mut String,
+) {
     let f = g.f;
     let fd_ty = g.q(PROTOREFLECT, "FileDescriptor");
     body.push_str(&format!("var File_{fv} {fd_ty}\n\n"));
@@ -1009,14 +1497,17 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
         body.push_str(&format!("\t{}{sep}\n", go_quote(p)));
     }
     body.push('\n');
-    let once = g.q("sync", "Once");
-    body.push_str(&format!("var (\n\tfile_{fv}_rawDescOnce {once}\n\tfile_{fv}_rawDescData []byte\n)\n\n"));
-    let pi = g.q(PROTOIMPL, "X");
-    let us = g.q("unsafe", "Slice");
-    let sd = g.q("unsafe", "StringData");
-    body.push_str(&format!(
-        "func file_{fv}_rawDescGZIP() []byte {{\n\tfile_{fv}_rawDescOnce.Do(func() {{\n\t\tfile_{fv}_rawDescData = {pi}.CompressGZIP({us}({sd}(file_{fv}_rawDesc), len(file_{fv}_rawDesc)))\n\t}})\n\treturn file_{fv}_rawDescData\n}}\n\n"
-    ));
+    // The GZIP'd descriptor serves the legacy Descriptor methods of enums and messages only.
+    if !enums.is_empty() || !msgs.is_empty() {
+        let once = g.q("sync", "Once");
+        body.push_str(&format!("var (\n\tfile_{fv}_rawDescOnce {once}\n\tfile_{fv}_rawDescData []byte\n)\n\n"));
+        let pi = g.q(PROTOIMPL, "X");
+        let us = g.q("unsafe", "Slice");
+        let sd = g.q("unsafe", "StringData");
+        body.push_str(&format!(
+            "func file_{fv}_rawDescGZIP() []byte {{\n\tfile_{fv}_rawDescOnce.Do(func() {{\n\t\tfile_{fv}_rawDescData = {pi}.CompressGZIP({us}({sd}(file_{fv}_rawDesc), len(file_{fv}_rawDesc)))\n\t}})\n\treturn file_{fv}_rawDescData\n}}\n\n"
+        ));
+    }
     if !enums.is_empty() {
         let ei = g.q(PROTOIMPL, "EnumInfo");
         body.push_str(&format!("var file_{fv}_enumTypes = make([]{ei}, {})\n", enums.len()));
@@ -1065,6 +1556,16 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
         }
     }
     let n_fields = deps.len();
+    for x in exts {
+        dep(g, x.desc.extendee(), format!("{}:extendee", x.full), &mut go_types, &mut deps);
+    }
+    let n_extendees = deps.len();
+    for x in exts {
+        if matches!(x.desc.r#type(), Type::Enum | Type::Message | Type::Group) {
+            dep(g, x.desc.type_name(), format!("{}:type_name", x.full), &mut go_types, &mut deps);
+        }
+    }
+    let n_ext_types = deps.len();
     let pkg = f.package().to_owned();
     for s in &f.service {
         for mth in &s.method {
@@ -1107,9 +1608,9 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
         .collect();
     let subs = [
         (n_inputs, n_outputs, "method output_type"),
-        (n_fields, n_inputs, "method input_type"),
-        (n_fields, n_fields, "extension type_name"),
-        (n_fields, n_fields, "extension extendee"),
+        (n_ext_types, n_inputs, "method input_type"),
+        (n_extendees, n_ext_types, "extension type_name"),
+        (n_fields, n_extendees, "extension extendee"),
         (0, n_fields, "field type_name"),
     ];
     for (a, b, what) in subs {
@@ -1119,14 +1620,15 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
         .iter()
         .map(|r| match r {
             Row::Cells(c) => c[0].len() - 1,
-            Row::Text(_) => 0,
+            Row::Text(_) | Row::Break => 0,
         })
         .collect();
     body.push_str(&align_list(&rows, &sizes, "\t"));
     body.push_str("}\n\n");
 
     body.push_str(&format!(
-        "func init() {{ file_{fv}_init() }}\nfunc file_{fv}_init() {{\n\tif File_{fv} != nil {{\n\t\treturn\n\t}}\n"
+        "{}\nfunc file_{fv}_init() {{\n\tif File_{fv} != nil {{\n\t\treturn\n\t}}\n",
+        short_func("func init()", Some(&format!("file_{fv}_init()")))
     ));
     let own = g.pkg.import_path.clone();
     for d in &f.dependency {
@@ -1160,9 +1662,10 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
     body.push_str("\ttype x struct{}\n");
     body.push_str(&format!("\tout := {tb}{{\n\t\tFile: {db}{{\n"));
     body.push_str(&format!(
-        "\t\t\tGoPackagePath: {x}(x{{}}).PkgPath(),\n\t\t\tRawDescriptor: {us}({sd}(file_{fv}_rawDesc), len(file_{fv}_rawDesc)),\n\t\t\tNumEnums:      {},\n\t\t\tNumMessages:   {},\n\t\t\tNumExtensions: 0,\n\t\t\tNumServices:   {},\n\t\t}},\n",
+        "\t\t\tGoPackagePath: {x}(x{{}}).PkgPath(),\n\t\t\tRawDescriptor: {us}({sd}(file_{fv}_rawDesc), len(file_{fv}_rawDesc)),\n\t\t\tNumEnums:      {},\n\t\t\tNumMessages:   {},\n\t\t\tNumExtensions: {},\n\t\t\tNumServices:   {},\n\t\t}},\n",
         enums.len(),
         msgs.len(),
+        exts.len(),
         f.service.len()
     ));
     let mut rows = vec![
@@ -1174,6 +1677,9 @@ fn gen_reflect(g: &mut Gen<'_, '_>, enums: &[EnumInfo<'_>], msgs: &[MsgInfo<'_>]
     }
     if !msgs.is_empty() {
         rows.push(Row::Cells(vec!["MessageInfos:".into(), format!("file_{fv}_msgTypes,")]));
+    }
+    if !exts.is_empty() {
+        rows.push(Row::Cells(vec!["ExtensionInfos:".into(), format!("file_{fv}_extTypes,")]));
     }
     body.push_str(&align(&rows, "\t\t"));
     body.push_str("\t}.Build()\n");
@@ -1298,8 +1804,8 @@ pub(super) fn grpc_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str
     ));
     const DEPRECATED: &str = "// Deprecated: Do not use.\n";
     for (si, s) in f.service.iter().enumerate() {
-        let svc = go_camel_case(s.name());
         let full = join(f.package(), s.name());
+        let svc = u.service_ident(&full).to_owned();
         let sdep = s.options.as_ref().is_some_and(|o| o.deprecated());
         let spath = vec![6, si as i32];
         let scomment = g.comments.leading(&spath).to_owned();
@@ -1316,9 +1822,10 @@ pub(super) fn grpc_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str
             lead: String,
         }
         let mut ms = Vec::new();
+        let go_names = method_names(s.method.iter().map(|m| m.name()));
         for (mi, m) in s.method.iter().enumerate() {
             ms.push(M {
-                name: go_camel_case(m.name()),
+                name: go_names[mi].clone(),
                 proto: m.name().to_owned(),
                 input: m.input_type().to_owned(),
                 output: m.output_type().to_owned(),
@@ -1469,11 +1976,16 @@ pub(super) fn grpc_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str
                 m.name
             ));
         }
-        // gofmt aligns the bodies of these two adjacent one-line funcs.
+        // gofmt aligns the bodies of these two adjacent one-line funcs (when both are one-liners).
         let must = format!("func (Unimplemented{server}) mustEmbedUnimplemented{server}()");
         let test = format!("func (Unimplemented{server}) testEmbeddedByValue()");
-        let pad = " ".repeat(must.len().saturating_sub(test.len()));
-        b.push_str(&format!("{must} {{}}\n{test}{pad} {{}}\n\n"));
+        let (must_fn, test_fn) = (short_func(&must, None), short_func(&test, None));
+        if must_fn.contains('\n') {
+            b.push_str(&format!("{must_fn}\n{test_fn}\n\n"));
+        } else {
+            let pad = " ".repeat(must.len().saturating_sub(test.len()));
+            b.push_str(&format!("{must} {{}}\n{test}{pad} {{}}\n\n"));
+        }
         b.push_str(&format!(
             "// Unsafe{server} may be embedded to opt out of forward compatibility for this service.\n// Use of this interface is not recommended, as added methods to {server} will\n// result in compilation errors.\ntype Unsafe{server} interface {{\n\tmustEmbedUnimplemented{server}()\n}}\n\n"
         ));
@@ -1601,5 +2113,34 @@ fn server_stream_iface(g: &mut Gen<'_, '_>, cs: bool, ss: bool, input: &str, out
         format!("{}[{i}, {o}]", g.q(GRPC, "ClientStreamingServer"))
     } else {
         format!("{}[{o}]", g.q(GRPC, "ServerStreamingServer"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_float_g;
+
+    #[test]
+    fn floats_format_like_go_g() {
+        let cases = [
+            (1.5, false, "1.5"),
+            (-2.25, false, "-2.25"),
+            (100.0, false, "100"),
+            (123456.0, false, "123456"),
+            (1234567.0, false, "1.234567e+06"),
+            (1e10, false, "1e+10"),
+            (0.0001, false, "0.0001"),
+            (0.00001, false, "1e-05"),
+            (2.2250738585072014e-308, false, "2.2250738585072014e-308"),
+            (1.7976931348623157e308, false, "1.7976931348623157e+308"),
+            (f64::from(1.175_494_4e-38_f32), false, "1.1754943508222875e-38"),
+            (f64::from(1.175_494_4e-38_f32), true, "1.1754944e-38"),
+            (f64::from(0.1_f32), true, "0.1"),
+            (f64::from(0.1_f32), false, "0.10000000149011612"),
+            (0.0, false, "0"),
+        ];
+        for (v, bits32, want) in cases {
+            assert_eq!(format_float_g(v, bits32), want, "{v}");
+        }
     }
 }

@@ -2,9 +2,19 @@
 //!
 //! Output layout (`sdks/java`, a Maven project): `src/main/java/dev/micro/sdk/` holds the runtime
 //! (`Micro`, `MicroOptions`, `RetryPolicy`, `RequestOptions`, `MicroException`, `Transport`, `Wire`,
-//! `Dyn`, `MicroMessage`); each proto package becomes the Java package `dev.micro.sdk.<package>`
-//! with one class per top-level message and enum, a `<Stem>Proto` class per proto file holding the
-//! embedded file descriptor, and a `<Service>Client` per service.
+//! `Dyn`, `MicroMessage`); each proto file's types go to its `java_package`, else to
+//! `dev.micro.sdk.<package>`, with one class per top-level message and enum (or, with
+//! `java_multiple_files = false`, nested in the outer class), an outer class per proto file holding
+//! the embedded file descriptor, and a `<Service>Client` per service.
+//!
+//! Names follow protoc's Java generator, so users find what they expect: the outer class is the
+//! file's `java_outer_classname`, else its camel-cased base name (`blob_store.proto` →
+//! `BlobStore`) with `OuterClass` when a type of the file takes that name; message and enum names
+//! stay as written (java.lang is spelled out in generated code, so a message may be `String`);
+//! accessors use protoc's camel case, `_` after a name whose getter every message has
+//! (`getClass_()`), and the field number after names whose accessors would meet
+//! (`getFooBar6()`). What Java itself forbids is salted with `_`: keywords, a nested class named
+//! like an enclosing one, `Builder`, a oneof's `<Name>Case`, the package roots `java`/`com`/`dev`.
 //!
 //! Messages are lean, immutable classes (typed fields, builders, `equals`/`hashCode`). Their
 //! binary form is generated code on protobuf-java's `CodedOutputStream`/`CodedInputStream`
@@ -18,6 +28,10 @@
 mod codec;
 pub mod names;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use prost_types::field_descriptor_proto::Type as PbType;
+use prost_types::{DescriptorProto, FileDescriptorProto};
 use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
@@ -32,6 +46,18 @@ use names::*;
 pub const DEFAULT_PACKAGE_NAME: &str = "dev.micro:micro-sdk";
 /// The Java package of the runtime; proto packages go below it.
 pub const BASE_PACKAGE: &str = "dev.micro.sdk";
+/// The classes of the runtime, in [`BASE_PACKAGE`].
+const RUNTIME_CLASSES: &[&str] = &[
+    "Micro",
+    "MicroOptions",
+    "MicroException",
+    "MicroMessage",
+    "Transport",
+    "Wire",
+    "Dyn",
+    "RequestOptions",
+    "RetryPolicy",
+];
 
 /// The Java package of a proto package (`acme.shop.v1` → `dev.micro.sdk.acme.shop.v1`).
 fn java_package(proto_package: &str) -> String {
@@ -42,11 +68,291 @@ fn java_package(proto_package: &str) -> String {
     format!("{BASE_PACKAGE}.{}", segments.join("."))
 }
 
-/// The class holding a proto file's descriptor (`store/store.proto` → `StoreProto`).
-fn outer_class(proto: &str) -> String {
-    use heck::ToUpperCamelCase;
-    let stem = proto.rsplit('/').next().unwrap_or(proto).trim_end_matches(".proto");
-    format!("{}Proto", stem.to_upper_camel_case())
+/// The Java names of one plan, allocated once: the class of every message and enum (names that
+/// Java cannot take as is salted with `_`), the outer class of every file (protoc's name, with
+/// `OuterClass` when a type of the file takes it), the client class of every service, and the
+/// descriptor facts the model does not carry (group fields, explicit `packed` options).
+struct Names<'a> {
+    model: &'a Model,
+    /// Fully-qualified Java class by proto type name.
+    classes: HashMap<String, String>,
+    /// Java package by proto file (its `java_package`, else below [`BASE_PACKAGE`]).
+    packages: HashMap<String, String>,
+    /// Outer class (simple name) by proto file.
+    outer: HashMap<String, String>,
+    /// Files with `java_multiple_files = false`, whose types are nested in the outer class.
+    nested: HashSet<String>,
+    /// Client class (simple name) by service full name.
+    clients: HashMap<String, String>,
+    /// `Micro` accessor by service full name (unique across the plan).
+    accessors: HashMap<String, String>,
+    /// `(message full name, field number)` of every group field.
+    groups: HashSet<(String, i32)>,
+    /// Explicit `[packed = ...]` options by `(message full name, field number)`.
+    packed: HashMap<(String, i32), bool>,
+    /// Messages with a required field, themselves or in a message they hold (at any depth).
+    required: HashSet<String>,
+}
+
+/// Appends `_` to `name` until `taken` does not hold it, then takes it.
+fn allocate(taken: &mut BTreeSet<String>, mut name: String) -> String {
+    while taken.contains(&name) {
+        name.push('_');
+    }
+    taken.insert(name.clone());
+    name
+}
+
+/// The `<Stem>Case` enum names of a message's oneofs (salted against each other).
+fn oneof_stems(m: &Message) -> Vec<String> {
+    let mut taken = BTreeSet::new();
+    m.oneofs.iter().map(|o| allocate(&mut taken, property_stem(&o.name))).collect()
+}
+
+impl<'a> Names<'a> {
+    fn new(model: &'a Model) -> Self {
+        let mut names = Names {
+            model,
+            classes: HashMap::new(),
+            packages: HashMap::new(),
+            outer: HashMap::new(),
+            nested: HashSet::new(),
+            clients: HashMap::new(),
+            accessors: HashMap::new(),
+            groups: HashSet::new(),
+            packed: HashMap::new(),
+            required: HashSet::new(),
+        };
+        let files: Vec<&File> = model.files.iter().filter(|f| !f.name.starts_with("google/protobuf/")).collect();
+        for file in &files {
+            names.packages.insert(file.name.clone(), file_java_package(model, file));
+            let options =
+                model.descriptor_set.file.iter().find(|d| d.name() == file.name).and_then(|d| d.options.as_ref());
+            if options.is_some_and(|o| o.java_multiple_files == Some(false)) {
+                names.nested.insert(file.name.clone());
+            }
+        }
+        // Top-level names per Java package, across its files: types first, then outer classes,
+        // then clients, so a type keeps its proto name whenever Java allows it.
+        let mut taken: HashMap<String, BTreeSet<String>> = HashMap::new();
+        // A `java_package` of the runtime's own package cannot take the runtime's classes.
+        taken.insert(BASE_PACKAGE.to_owned(), RUNTIME_CLASSES.iter().map(|c| (*c).to_owned()).collect());
+        // A class cannot take the name of a package beside it (`sub` of the package `a.sub`).
+        for file in &files {
+            let package = names.package(file);
+            let mut parent = String::new();
+            for segment in package.split('.') {
+                if !parent.is_empty() {
+                    taken.entry(parent.clone()).or_default().insert(segment.to_owned());
+                    parent.push('.');
+                }
+                parent.push_str(segment);
+            }
+        }
+        let nested = names.nested.clone();
+        for file in files.iter().filter(|f| !nested.contains(&f.name)) {
+            let package = names.package(file);
+            let set = taken.entry(package.clone()).or_default();
+            for m in &file.messages {
+                let name = allocate(set, type_name(&m.name));
+                names.nest_message(m, &format!("{package}.{name}"), vec![name]);
+            }
+            for e in &file.enums {
+                let name = allocate(set, type_name(&e.name));
+                names.classes.insert(e.full_name.clone(), format!("{package}.{name}"));
+            }
+        }
+        for file in &files {
+            let descriptor = model.descriptor_set.file.iter().find(|d| d.name() == file.name);
+            let explicit = descriptor
+                .and_then(|d| d.options.as_ref())
+                .and_then(|o| o.java_outer_classname.clone())
+                .filter(|n| !n.is_empty());
+            let mut outer = explicit.as_deref().map(identifier).unwrap_or_else(|| default_outer_class(&file.name));
+            if explicit.is_none() && file_declares(file, &outer) {
+                outer.push_str("OuterClass");
+            }
+            let package = names.package(file);
+            let set = taken.entry(package.clone()).or_default();
+            let outer = allocate(set, type_name(&outer));
+            names.outer.insert(file.name.clone(), outer.clone());
+            if let Some(d) = descriptor {
+                names.scan_descriptor(d);
+            }
+            // `java_multiple_files = false`: the file's types are nested classes of its outer class.
+            if names.nested.contains(&file.name) {
+                let class = format!("{package}.{outer}");
+                let mut inner = BTreeSet::from([outer.clone()]);
+                for m in &file.messages {
+                    let name = allocate(&mut inner, type_name(&m.name));
+                    names.nest_message(m, &format!("{class}.{name}"), vec![outer.clone(), name]);
+                }
+                for e in &file.enums {
+                    let name = allocate(&mut inner, type_name(&e.name));
+                    names.classes.insert(e.full_name.clone(), format!("{class}.{name}"));
+                }
+            }
+        }
+        names.required = required_messages(&files);
+        let accessors = service_accessors(model);
+        let mut members = BTreeSet::new();
+        for file in model.targets() {
+            let set = taken.entry(names.package(file)).or_default();
+            for s in &file.services {
+                let base = accessors.get(&s.full_name).cloned().unwrap_or_else(|| s.name.clone());
+                let class = allocate(set, type_name(&format!("{}Client", camel_case(&base, true))));
+                names.clients.insert(s.full_name.clone(), class);
+                names.accessors.insert(s.full_name.clone(), allocate(&mut members, member_name(&base)));
+            }
+        }
+        names
+    }
+
+    /// Names the nested types of `m` (whose class is `class`, inside `enclosing`): a nested class
+    /// cannot take the name of an enclosing class, `Builder` or one of the oneof case enums.
+    fn nest_message(&mut self, m: &Message, class: &str, enclosing: Vec<String>) {
+        self.classes.insert(m.full_name.clone(), class.to_owned());
+        let mut taken: BTreeSet<String> = enclosing.iter().cloned().collect();
+        taken.insert("Builder".to_owned());
+        taken.extend(oneof_stems(m).into_iter().map(|s| format!("{s}Case")));
+        for e in &m.enums {
+            let name = allocate(&mut taken, type_name(&e.name));
+            self.classes.insert(e.full_name.clone(), format!("{class}.{name}"));
+        }
+        for n in &m.messages {
+            let name = allocate(&mut taken, type_name(&n.name));
+            let mut inner = enclosing.clone();
+            inner.push(name.clone());
+            self.nest_message(n, &format!("{class}.{name}"), inner);
+        }
+    }
+
+    /// Records the group fields and explicit `packed` options of a file's messages.
+    fn scan_descriptor(&mut self, file: &FileDescriptorProto) {
+        fn walk(names: &mut Names<'_>, m: &DescriptorProto, prefix: &str) {
+            let full = if prefix.is_empty() { m.name().to_owned() } else { format!("{prefix}.{}", m.name()) };
+            for f in &m.field {
+                if f.r#type() == PbType::Group {
+                    names.groups.insert((full.clone(), f.number()));
+                }
+                if let Some(packed) = f.options.as_ref().and_then(|o| o.packed) {
+                    names.packed.insert((full.clone(), f.number()), packed);
+                }
+            }
+            for n in &m.nested_type {
+                walk(names, n, &full);
+            }
+        }
+        for m in &file.message_type {
+            walk(self, m, file.package());
+        }
+    }
+
+    /// The fully-qualified Java class of a message or enum.
+    fn class_of(&self, full_name: &str) -> String {
+        let info = self.model.type_info(full_name);
+        if info.file == "google/protobuf/descriptor.proto" {
+            return format!("com.google.protobuf.DescriptorProtos.{}", info.nesting.join("."));
+        }
+        if info.file.starts_with("google/protobuf/") {
+            return format!("com.google.protobuf.{}", info.nesting.join("."));
+        }
+        self.classes.get(full_name).cloned().unwrap_or_else(|| full_name.to_owned())
+    }
+
+    /// The simple name of a class (its last segment).
+    fn simple(&self, full_name: &str) -> String {
+        self.class_of(full_name).rsplit('.').next().unwrap_or_default().to_owned()
+    }
+
+    /// The Java package of a proto file.
+    fn package(&self, file: &File) -> String {
+        self.packages.get(&file.name).cloned().unwrap_or_else(|| java_package(&file.package))
+    }
+
+    /// The outer class of a proto file (simple name).
+    fn outer_class(&self, proto: &str) -> String {
+        self.outer.get(proto).cloned().unwrap_or_else(|| default_outer_class(proto))
+    }
+}
+
+/// A file's Java package: its `java_package` option as protoc uses it (each segment made an
+/// identifier, keywords escaped), else the proto package below [`BASE_PACKAGE`].
+fn file_java_package(model: &Model, file: &File) -> String {
+    let option = model
+        .descriptor_set
+        .file
+        .iter()
+        .find(|d| d.name() == file.name)
+        .and_then(|d| d.options.as_ref())
+        .and_then(|o| o.java_package.clone());
+    match option {
+        Some(p) if p.split('.').any(|s| !s.is_empty()) => {
+            p.split('.').filter(|s| !s.is_empty()).map(|s| escape(&identifier(s))).collect::<Vec<_>>().join(".")
+        }
+        _ => java_package(&file.package),
+    }
+}
+
+/// `name` as a Java identifier: other characters as `_`, `_` before a leading digit.
+fn identifier(name: &str) -> String {
+    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// The messages that have a required field, or hold (as a field, list element or map value) a
+/// message that has one: their `isInitialized()` has something to check.
+fn required_messages(files: &[&File]) -> HashSet<String> {
+    fn all<'m>(m: &'m Message, out: &mut Vec<&'m Message>) {
+        out.push(m);
+        for n in &m.messages {
+            all(n, out);
+        }
+    }
+    let mut messages = Vec::new();
+    for f in files {
+        for m in &f.messages {
+            all(m, &mut messages);
+        }
+    }
+    let held = |f: &Field| match &f.ty {
+        FieldType::Message(n) => Some(n.clone()),
+        FieldType::Map { value, .. } => match value.as_ref() {
+            FieldType::Message(n) => Some(n.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut out: HashSet<String> = messages
+        .iter()
+        .filter(|m| m.fields.iter().any(|f| f.label == Label::Required))
+        .map(|m| m.full_name.clone())
+        .collect();
+    loop {
+        let before = out.len();
+        for m in &messages {
+            if !out.contains(&m.full_name) && m.fields.iter().any(|f| held(f).is_some_and(|n| out.contains(&n))) {
+                out.insert(m.full_name.clone());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// Whether a file declares a message (at any depth), enum or service named `name`, which makes
+/// protoc add `OuterClass` to the file's default outer class.
+fn file_declares(file: &File, name: &str) -> bool {
+    fn in_message(m: &Message, name: &str) -> bool {
+        m.name == name || m.enums.iter().any(|e| e.name == name) || m.messages.iter().any(|n| in_message(n, name))
+    }
+    file.enums.iter().any(|e| e.name == name)
+        || file.services.iter().any(|s| s.name == name)
+        || file.messages.iter().any(|m| in_message(m, name))
 }
 
 /// The protobuf-java class holding a well-known type file's descriptor.
@@ -68,28 +374,14 @@ fn wkt_outer(proto: &str) -> Option<&'static str> {
 }
 
 /// The expression of a proto file's `FileDescriptor`.
-fn file_descriptor_expr(model: &Model, proto: &str) -> Result<String> {
+fn file_descriptor_expr(names: &Names<'_>, proto: &str) -> Result<String> {
     if proto.starts_with("google/protobuf/") {
         return wkt_outer(proto)
             .map(|o| format!("com.google.protobuf.{o}.getDescriptor()"))
             .ok_or_else(|| Error::invalid(format!("java: unsupported well-known file {proto}")));
     }
-    let file = model.file(proto).ok_or_else(|| Error::invalid(format!("java: unknown file {proto}")))?;
-    Ok(format!("{}.{}.getDescriptor()", java_package(&file.package), outer_class(proto)))
-}
-
-/// The fully-qualified Java class of a message or enum.
-fn class_of(model: &Model, full_name: &str) -> String {
-    let info = model.type_info(full_name);
-    if info.file == "google/protobuf/descriptor.proto" {
-        return format!("com.google.protobuf.DescriptorProtos.{}", info.nesting.join("."));
-    }
-    if info.file.starts_with("google/protobuf/") {
-        return format!("com.google.protobuf.{}", info.nesting.join("."));
-    }
-    let package = model.file(&info.file).map(|f| f.package.as_str()).unwrap_or_default();
-    let nested: Vec<String> = info.nesting.iter().map(|n| type_name(n)).collect();
-    format!("{}.{}", java_package(package), nested.join("."))
+    let file = names.model.file(proto).ok_or_else(|| Error::invalid(format!("java: unknown file {proto}")))?;
+    Ok(format!("{}.{}.getDescriptor()", names.package(file), names.outer_class(proto)))
 }
 
 /// A Java string literal of `data` read as ISO-8859-1, split into lines of at most 80 bytes.
@@ -117,8 +409,12 @@ fn doc(comments: &Comments, deprecated: bool) -> Vec<String> {
         .doc_lines()
         .iter()
         .map(|l| {
-            escape_block_comment(&l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
-                .replace('@', "&#64;")
+            // javac reads `\uXXXX` escapes before comments end (`\u000a` would end a `*` line,
+            // `\u002a/` the comment): every backslash becomes its HTML entity.
+            escape_block_comment(
+                &l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\\', "&#92;"),
+            )
+            .replace('@', "&#64;")
         })
         .collect();
     // A blank line starts a new paragraph, which Javadoc (HTML) only sees with <p>.
@@ -137,17 +433,18 @@ fn doc(comments: &Comments, deprecated: bool) -> Vec<String> {
 }
 
 fn scalar_types(s: Scalar) -> (&'static str, &'static str, &'static str) {
-    // (java type, boxed type, default)
+    // (java type, boxed type, default); java.lang fully qualified, as protoc writes it, so a
+    // message named `String` or `Integer` keeps its name.
     match s {
-        Scalar::Double => ("double", "Double", "0D"),
-        Scalar::Float => ("float", "Float", "0F"),
-        Scalar::Bool => ("boolean", "Boolean", "false"),
-        Scalar::String => ("String", "String", "\"\""),
+        Scalar::Double => ("double", "java.lang.Double", "0D"),
+        Scalar::Float => ("float", "java.lang.Float", "0F"),
+        Scalar::Bool => ("boolean", "java.lang.Boolean", "false"),
+        Scalar::String => ("java.lang.String", "java.lang.String", "\"\""),
         Scalar::Bytes => {
             ("com.google.protobuf.ByteString", "com.google.protobuf.ByteString", "com.google.protobuf.ByteString.EMPTY")
         }
-        s if s.is_64bit_int() => ("long", "Long", "0L"),
-        _ => ("int", "Integer", "0"),
+        s if s.is_64bit_int() => ("long", "java.lang.Long", "0L"),
+        _ => ("int", "java.lang.Integer", "0"),
     }
 }
 
@@ -160,11 +457,11 @@ fn has_presence(label: Label, ty: &FieldType, proto3: bool) -> bool {
 }
 
 /// The conversion of a message value read from a `DynamicMessage` into its Java class.
-fn from_dynamic(model: &Model, ty: &FieldType) -> String {
+fn from_dynamic(names: &Names<'_>, ty: &FieldType) -> String {
     match ty {
         FieldType::Message(n) => {
-            let class = class_of(model, n);
-            if model.type_info(n).file.starts_with("google/protobuf/") {
+            let class = names.class_of(n);
+            if names.model.type_info(n).file.starts_with("google/protobuf/") {
                 format!("m -> {class}.newBuilder().mergeFrom(m).build()")
             } else {
                 format!("{class}::fromDynamic")
@@ -174,9 +471,83 @@ fn from_dynamic(model: &Model, ty: &FieldType) -> String {
     }
 }
 
-fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
-    let stem = property_stem(&f.name);
-    let var = format!("{}_", f.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+/// The accessor and builder methods a field's stem gives it.
+fn field_methods(f: &Field, stem: &str) -> Vec<String> {
+    let is_enum = |t: &FieldType| matches!(t, FieldType::Enum(_));
+    match f.label {
+        Label::Map => {
+            vec![format!("get{stem}Map"), format!("put{stem}"), format!("putAll{stem}"), format!("clear{stem}")]
+        }
+        Label::Repeated => {
+            let mut m = vec![format!("get{stem}List"), format!("add{stem}"), format!("clear{stem}")];
+            if is_enum(&f.ty) {
+                m.extend([format!("get{stem}ValueList"), format!("add{stem}Value")]);
+            } else {
+                m.push(format!("addAll{stem}"));
+            }
+            m
+        }
+        _ => {
+            let mut m = vec![format!("get{stem}"), format!("has{stem}"), format!("set{stem}"), format!("clear{stem}")];
+            if is_enum(&f.ty) {
+                m.extend([format!("get{stem}Value"), format!("set{stem}Value")]);
+            }
+            m
+        }
+    }
+}
+
+/// The accessor stem of every field of `m`, as protoc's Java generator makes them: protoc's
+/// camel case, `_` after a name whose getter a message already has (`getClass_()`), and the field
+/// number appended to fields whose accessors would take another field's (`foo_bar` and `fooBar`
+/// → `getFooBar6()`, `getFooBar7()`; repeated `items` and `items_count` → `getItems27List()`,
+/// `getItemsCount28()`), or the case getter of a oneof (`getSwitchCase()`).
+fn field_stems(m: &Message) -> Vec<String> {
+    let stems: Vec<String> = m.fields.iter().map(|f| property_stem(&f.name)).collect();
+    let methods: Vec<BTreeSet<String>> =
+        m.fields.iter().zip(&stems).map(|(f, s)| field_methods(f, s).into_iter().collect()).collect();
+    let oneof_getters: BTreeSet<String> = oneof_stems(m).iter().map(|s| format!("get{s}Case")).collect();
+    let mut conflict = vec![false; stems.len()];
+    for i in 0..stems.len() {
+        if !methods[i].is_disjoint(&oneof_getters) {
+            conflict[i] = true;
+        }
+        for j in i + 1..stems.len() {
+            // protoc's own rule (`IsConflicting`) also numbers a repeated `x` against a singular
+            // `x_count` or `x_list`, whose getters protoc's API would share.
+            let (a, b) = (&m.fields[i], &m.fields[j]);
+            let repeated = |f: &Field| matches!(f.label, Label::Repeated | Label::Map);
+            let protoc_rule =
+                |r: usize, o: usize| [format!("{}Count", stems[r]), format!("{}List", stems[r])].contains(&stems[o]);
+            let protoc = match (repeated(a), repeated(b)) {
+                (true, false) => protoc_rule(i, j),
+                (false, true) => protoc_rule(j, i),
+                _ => false,
+            };
+            if stems[i] == stems[j] || protoc || !methods[i].is_disjoint(&methods[j]) {
+                conflict[i] = true;
+                conflict[j] = true;
+            }
+        }
+    }
+    stems
+        .into_iter()
+        .zip(&m.fields)
+        .zip(conflict)
+        .map(|((s, f), c)| if c { format!("{s}{}", f.number) } else { s })
+        .collect()
+}
+
+/// A field's storage variable: its proto name (other characters as `_`) and a trailing `_`, so
+/// it never meets a local variable or a member of the generated class.
+fn storage_var(f: &Field) -> String {
+    format!("{}_", f.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+}
+
+fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> Value {
+    let model = names.model;
+    let var = storage_var(f);
+    let oneof_stems = oneof_stems(m);
     let mut v = json!({
         "proto_name": f.name,
         "number": f.number,
@@ -184,21 +555,22 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
         "var": var,
         "doc": doc(&f.comments, f.deprecated),
         "deprecated": f.deprecated,
-        "from_dynamic": from_dynamic(model, match &f.ty { FieldType::Map { value, .. } => value, t => t }),
+        "from_dynamic": from_dynamic(names, match &f.ty { FieldType::Map { value, .. } => value, t => t }),
         "oneof_const": Value::Null,
         "oneof_stem": Value::Null,
         "siblings": Value::Array(vec![]),
+        "required": f.label == Label::Required,
+        "check_message": match &f.ty {
+            FieldType::Message(n) => names.required.contains(n),
+            FieldType::Map { value, .. } => matches!(value.as_ref(), FieldType::Message(n) if names.required.contains(n)),
+            _ => false,
+        },
     });
     if let Some(i) = f.oneof {
-        let group = &m.oneofs[i];
         v["oneof_const"] = json!(f.name.to_uppercase());
-        v["oneof_stem"] = json!(property_stem(&group.name));
+        v["oneof_stem"] = json!(oneof_stems[i]);
         v["siblings"] = json!(
-            m.fields
-                .iter()
-                .filter(|o| o.oneof == Some(i) && o.number != f.number)
-                .map(|o| format!("{}_", o.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")))
-                .collect::<Vec<_>>()
+            m.fields.iter().filter(|o| o.oneof == Some(i) && o.number != f.number).map(storage_var).collect::<Vec<_>>()
         );
     }
     match (&f.label, &f.ty) {
@@ -206,8 +578,8 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
             let (_, kb, _) = scalar_types(*key);
             let vb = match value.as_ref() {
                 FieldType::Scalar(s) => scalar_types(*s).1.to_owned(),
-                FieldType::Enum(_) => "Integer".to_owned(),
-                FieldType::Message(n) => class_of(model, n),
+                FieldType::Enum(_) => "java.lang.Integer".to_owned(),
+                FieldType::Message(n) => names.class_of(n),
                 FieldType::Map { .. } => unreachable!("map values are never maps"),
             };
             v["kind"] = json!("map");
@@ -220,12 +592,12 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
             match ty {
                 FieldType::Enum(n) => {
                     v["is_enum"] = json!(true);
-                    v["enum_type"] = json!(class_of(model, n));
-                    v["element_type"] = json!("Integer");
+                    v["enum_type"] = json!(names.class_of(n));
+                    v["element_type"] = json!("java.lang.Integer");
                 }
                 FieldType::Message(n) => {
                     v["is_enum"] = json!(false);
-                    v["element_type"] = json!(class_of(model, n));
+                    v["element_type"] = json!(names.class_of(n));
                 }
                 FieldType::Scalar(s) => {
                     v["is_enum"] = json!(false);
@@ -244,10 +616,10 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
                     (j.to_owned(), b.to_owned(), d.to_owned(), false, String::new())
                 }
                 FieldType::Enum(n) => {
-                    ("int".to_owned(), "Integer".to_owned(), "0".to_owned(), true, class_of(model, n))
+                    ("int".to_owned(), "java.lang.Integer".to_owned(), "0".to_owned(), true, names.class_of(n))
                 }
                 FieldType::Message(n) => {
-                    let c = class_of(model, n);
+                    let c = names.class_of(n);
                     (c.clone(), c.clone(), format!("{c}.getDefaultInstance()"), false, String::new())
                 }
                 FieldType::Map { .. } => unreachable!(),
@@ -286,18 +658,20 @@ fn field_view(model: &Model, m: &Message, f: &Field, proto3: bool) -> Value {
     let map_types = if f.label == Label::Map { Some((key_type.as_str(), value_type.as_str())) } else { None };
     let siblings: Vec<String> =
         v["siblings"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect();
-    let var = v["var"].as_str().unwrap_or_default().to_owned();
-    let class = |n: &str| class_of(model, n);
-    let codec = codec::field_codec(model, f, proto3, &var, &element, map_types, &siblings, &class);
+    let key = (m.full_name.clone(), f.number);
+    let wire =
+        codec::Wire { group: names.groups.contains(&key), packed: names.packed.get(&key).copied().unwrap_or(proto3) };
+    let class = |n: &str| names.class_of(n);
+    let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
     v["size_code"] = json!(codec.size.lines().collect::<Vec<_>>());
     v["write_code"] = json!(codec.write.lines().collect::<Vec<_>>());
     v["read_code"] = json!(codec.read.lines().collect::<Vec<_>>());
     v
 }
 
-fn enum_view(e: &Enum, modifier: &str, descriptor: String) -> Value {
+fn enum_view(names: &Names<'_>, e: &Enum, modifier: &str, descriptor: String) -> Value {
     json!({
-        "name": type_name(&e.name),
+        "name": names.simple(&e.full_name),
         "modifier": modifier,
         "doc": doc(&e.comments, e.deprecated),
         "descriptor": descriptor,
@@ -311,28 +685,35 @@ fn enum_view(e: &Enum, modifier: &str, descriptor: String) -> Value {
     })
 }
 
-fn message_view(model: &Model, m: &Message, proto3: bool, modifier: &str, descriptor: String) -> Value {
-    let class = class_of(model, &m.full_name);
-    let fields: Vec<Value> = m.fields.iter().map(|f| field_view(model, m, f, proto3)).collect();
+fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, descriptor: String) -> Value {
+    let class = names.class_of(&m.full_name);
+    let stems = field_stems(m);
+    let fields: Vec<Value> = m.fields.iter().zip(&stems).map(|(f, s)| field_view(names, m, f, s, proto3)).collect();
+    let oneof_stems = oneof_stems(m);
     let oneofs: Vec<Value> = m
         .oneofs
         .iter()
         .enumerate()
         .filter(|(i, _)| m.fields.iter().any(|f| f.oneof == Some(*i)))
         .map(|(i, o)| {
+            let members: Vec<&Field> = m.fields.iter().filter(|f| f.oneof == Some(i)).collect();
+            let mut none = format!("{}_NOT_SET", o.name.to_uppercase());
+            while members.iter().any(|f| f.name.to_uppercase() == none) {
+                none.push('_');
+            }
             json!({
-                "stem": property_stem(&o.name),
-                "none_const": format!("{}_NOT_SET", o.name.to_uppercase()),
-                "members": m.fields.iter().filter(|f| f.oneof == Some(i)).map(|f| json!({
+                "stem": oneof_stems[i],
+                "none_const": none,
+                "members": members.iter().map(|f| json!({
                     "const": f.name.to_uppercase(),
                     "number": f.number,
-                    "var": format!("{}_", f.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+                    "var": storage_var(f),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
     json!({
-        "name": type_name(&m.name),
+        "name": names.simple(&m.full_name),
         "class": class,
         "modifier": modifier,
         "doc": doc(&m.comments, m.deprecated),
@@ -341,8 +722,8 @@ fn message_view(model: &Model, m: &Message, proto3: bool, modifier: &str, descri
         "full_name": m.full_name,
         "fields": fields,
         "oneofs": oneofs,
-        "messages": m.messages.iter().map(|n| message_view(model, n, proto3, "public static final class", format!("{class}.getDescriptor().findNestedTypeByName(\"{}\")", n.name))).collect::<Vec<_>>(),
-        "enums": m.enums.iter().map(|e| enum_view(e, "public enum", format!("{class}.getDescriptor().findEnumTypeByName(\"{}\")", e.name))).collect::<Vec<_>>(),
+        "messages": m.messages.iter().map(|n| message_view(names, n, proto3, "public static final class", format!("{class}.getDescriptor().findNestedTypeByName(\"{}\")", n.name))).collect::<Vec<_>>(),
+        "enums": m.enums.iter().map(|e| enum_view(names, e, "public enum", format!("{class}.getDescriptor().findEnumTypeByName(\"{}\")", e.name))).collect::<Vec<_>>(),
     })
 }
 
@@ -358,45 +739,66 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
                 .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         })
         .ok_or_else(|| Error::invalid(format!("java: package name '{package_name}' is not groupId:artifactId")))?;
+    let names = Names::new(model);
     let accessors = service_accessors(model);
     let mut renders = Vec::new();
     let mut services = Vec::new();
     let mut descriptor_files = Vec::new();
     for file in model.targets() {
-        let package = java_package(&file.package);
+        let package = names.package(file);
         let dir = format!("src/main/java/{}", package.replace('.', "/"));
-        let outer = outer_class(&file.name);
+        let outer = names.outer_class(&file.name);
         descriptor_files.push(format!("{package}.{outer}.getDescriptor()"));
-        let deps = file.dependencies.iter().map(|d| file_descriptor_expr(model, d)).collect::<Result<Vec<_>>>()?;
+        let deps = file.dependencies.iter().map(|d| file_descriptor_expr(&names, d)).collect::<Result<Vec<_>>>()?;
         let header = json!({ "generator": generator_name(), "proto_name": file.name, "package": package });
         let mut outer_view = header.clone();
         outer_view["class"] = json!(outer);
         outer_view["doc"] = json!(doc(&file.comments, false));
         outer_view["descriptor_literals"] = json!(bytes_literals(&file.descriptor));
         outer_view["dependencies"] = json!(deps);
+        let outer_index = renders.len();
         renders.push(("proto/outer.java.hbs".to_owned(), format!("{dir}/{outer}.java"), outer_view));
+        // With `java_multiple_files = false` the outer class holds the file's types.
+        let nested = names.nested.contains(&file.name);
+        let message_modifier = if nested { "public static final class" } else { "public final class" };
+        let (mut nested_messages, mut nested_enums) = (Vec::new(), Vec::new());
         for m in &file.messages {
-            let mut view = header.clone();
-            view["message"] = message_view(
-                model,
+            let view = message_view(
+                &names,
                 m,
                 file.syntax == Syntax::Proto3,
-                "public final class",
+                message_modifier,
                 format!("{package}.{outer}.getDescriptor().findMessageTypeByName(\"{}\")", m.name),
             );
-            renders.push(("proto/message.java.hbs".to_owned(), format!("{dir}/{}.java", type_name(&m.name)), view));
+            if nested {
+                nested_messages.push(view);
+                continue;
+            }
+            let mut file_view = header.clone();
+            file_view["message"] = view;
+            let simple = names.simple(&m.full_name);
+            renders.push(("proto/message.java.hbs".to_owned(), format!("{dir}/{simple}.java"), file_view));
         }
         for e in &file.enums {
-            let mut view = header.clone();
-            view["enum"] = enum_view(
+            let view = enum_view(
+                &names,
                 e,
                 "public enum",
                 format!("{package}.{outer}.getDescriptor().findEnumTypeByName(\"{}\")", e.name),
             );
-            renders.push(("proto/enum.java.hbs".to_owned(), format!("{dir}/{}.java", type_name(&e.name)), view));
+            if nested {
+                nested_enums.push(view);
+                continue;
+            }
+            let mut file_view = header.clone();
+            file_view["enum"] = view;
+            let simple = names.simple(&e.full_name);
+            renders.push(("proto/enum.java.hbs".to_owned(), format!("{dir}/{simple}.java"), file_view));
         }
+        renders[outer_index].2["messages"] = json!(nested_messages);
+        renders[outer_index].2["enums"] = json!(nested_enums);
         for s in &file.services {
-            let view = client_view(model, file, s, &accessors[&s.full_name], &header);
+            let view = client_view(&names, s, &accessors[&s.full_name], &header);
             let class = view["client_class"].as_str().unwrap_or_default().to_owned();
             let mut entry = view.clone();
             entry["qualified_class"] = json!(format!("{package}.{class}"));
@@ -428,21 +830,27 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     Ok(Plan { root, package_dir: BASE_PACKAGE.replace('.', "/"), renders, files: Vec::new(), formatter: None })
 }
 
-fn client_view(model: &Model, file: &File, s: &crate::model::Service, base: &str, header: &Value) -> Value {
-    let mut taken = std::collections::BTreeSet::new();
+fn client_view(names: &Names<'_>, s: &crate::model::Service, base: &str, header: &Value) -> Value {
+    let mut taken = BTreeSet::new();
+    let mut consts = BTreeSet::new();
     let methods: Vec<Value> = s
         .methods
         .iter()
         .map(|m| {
             let mut name = member_name(&m.name);
-            while !taken.insert(name.clone()) || taken.contains(&format!("{name}Async")) {
+            while taken.contains(&name) || taken.contains(&format!("{name}Async")) {
                 name.push('_');
             }
+            taken.insert(name.clone());
             taken.insert(format!("{name}Async"));
+            let constant = allocate(
+                &mut consts,
+                format!("METHOD_{}", heck::ToShoutySnakeCase::to_shouty_snake_case(m.name.as_str())),
+            );
             json!({
                 "name": name,
                 "proto_name": m.name,
-                "const": format!("METHOD_{}", heck::ToShoutySnakeCase::to_shouty_snake_case(m.name.as_str())),
+                "const": constant,
                 "kind": match m.kind {
                     StreamingKind::Unary => "unary",
                     StreamingKind::ServerStreaming => "server_streaming",
@@ -458,17 +866,16 @@ fn client_view(model: &Model, file: &File, s: &crate::model::Service, base: &str
                 "unary": matches!(m.kind, StreamingKind::Unary),
                 "server_streaming": matches!(m.kind, StreamingKind::ServerStreaming),
                 "client_streaming": matches!(m.kind, StreamingKind::ClientStreaming | StreamingKind::Bidi),
-                "input": class_of(model, &m.input),
-                "output": class_of(model, &m.output),
+                "input": names.class_of(&m.input),
+                "output": names.class_of(&m.output),
                 "doc": doc(&m.comments, m.deprecated),
                 "deprecated": m.deprecated,
             })
         })
         .collect();
-    let _ = file;
     let mut v = header.clone();
-    v["client_class"] = json!(type_name(&format!("{}Client", heck::ToUpperCamelCase::to_upper_camel_case(base))));
-    v["accessor"] = json!(member_name(base));
+    v["client_class"] = json!(names.clients.get(&s.full_name).cloned().unwrap_or_else(|| format!("{base}Client")));
+    v["accessor"] = json!(names.accessors.get(&s.full_name).cloned().unwrap_or_else(|| member_name(base)));
     v["full_name"] = json!(s.full_name);
     v["doc"] = json!(doc(&s.comments, s.deprecated));
     v["deprecated"] = json!(s.deprecated);
@@ -485,8 +892,6 @@ mod tests {
         assert_eq!(java_package("store"), "dev.micro.sdk.store");
         assert_eq!(java_package("acme.shop.v1"), "dev.micro.sdk.acme.shop.v1");
         assert_eq!(java_package("a.class.import"), "dev.micro.sdk.a.class_.import_");
-        assert_eq!(outer_class("store/store.proto"), "StoreProto");
-        assert_eq!(outer_class("acme/shop/v1/blob_store.proto"), "BlobStoreProto");
         assert_eq!(wkt_outer("google/protobuf/timestamp.proto"), Some("TimestampProto"));
     }
 
@@ -512,9 +917,8 @@ mod tests {
         let events = services.iter().find(|s| s["full_name"] == "events.Store").unwrap();
         assert_eq!(events["accessor"], "eventsStore");
         assert!(
-            plan.renders.iter().any(
-                |(t, p, _)| t == "proto/outer.java.hbs" && p == "src/main/java/dev/micro/sdk/store/StoreProto.java"
-            )
+            plan.renders.iter().any(|(t, p, _)| t == "proto/outer.java.hbs"
+                && p == "src/main/java/dev/micro/sdk/store/StoreOuterClass.java")
         );
         let bad = SdkOptions { package_name: Some("no-colon".into()), ..SdkOptions::default() };
         assert!(plan_err(&model, &bad));
@@ -530,7 +934,7 @@ mod tests {
         let model = Model::build(&load(&ProtoSource::Bundled).unwrap()).unwrap();
         let plan = plan(&model, &SdkOptions::default()).unwrap();
         let files = plan.root["descriptor_files"].as_array().unwrap();
-        assert!(files.iter().any(|f| f == "dev.micro.sdk.store.StoreProto.getDescriptor()"));
+        assert!(files.iter().any(|f| f == "dev.micro.sdk.store.StoreOuterClass.getDescriptor()"));
         assert_eq!(files.len(), model.targets().count());
         assert_eq!(plan.root["example_service"]["full_name"], "store.Store");
     }
@@ -558,10 +962,76 @@ mod tests {
         let text = |path: &str| out.iter().find(|f| f.path == path).map(|f| f.contents.clone()).unwrap();
         let old = text("src/main/java/dev/micro/sdk/p2/Old.java");
         assert!(old.contains("public boolean hasCount()"));
-        assert!(old.contains("((Integer) getDescriptor().findFieldByNumber(1).getDefaultValue())"));
+        assert!(old.contains("((java.lang.Integer) getDescriptor().findFieldByNumber(1).getDefaultValue())"));
         assert!(old.contains("getDescriptor().findFieldByNumber(2).getDefaultValue()).getNumber()"));
         assert!(text("src/main/java/dev/micro/sdk/Micro.java").contains("micro.real().get(...)"));
         assert!(out.iter().any(|f| f.path == "src/main/java/dev/micro/sdk/p2/NothingClient.java"));
+    }
+
+    fn memory_model(files: &[(&str, &str)]) -> Model {
+        use crate::load::{ProtoSource, load};
+        let files = files.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect();
+        Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn outer_classes_follow_protoc() {
+        let model = memory_model(&[
+            ("a/object.proto", "syntax = \"proto3\";\npackage a;\nmessage Object {}\n"),
+            ("a/blob_store.proto", "syntax = \"proto3\";\npackage a;\nmessage Blob {}\n"),
+            (
+                "a/named.proto",
+                "syntax = \"proto3\";\npackage a;\noption java_outer_classname = \"Named\";\n\
+                 option java_package = \"com.acme.x\";\nmessage Named2 {}\n",
+            ),
+            (
+                "a/deep.proto",
+                "syntax = \"proto3\";\npackage a;\nmessage Outer { message Deep { enum Deep { D = 0; } } }\n",
+            ),
+            ("a/nest.proto", "syntax = \"proto2\";\npackage a;\noption java_multiple_files = false;\nmessage M {}\n"),
+        ]);
+        let names = Names::new(&model);
+        assert_eq!(names.outer_class("a/object.proto"), "ObjectOuterClass", "a type of the file takes the name");
+        assert_eq!(names.outer_class("a/blob_store.proto"), "BlobStore");
+        assert_eq!(names.outer_class("a/named.proto"), "Named");
+        assert_eq!(names.outer_class("a/deep.proto"), "DeepOuterClass", "nested types count too");
+        assert_eq!(names.class_of("a.Named2"), "com.acme.x.Named2", "java_package");
+        assert_eq!(names.class_of("a.Outer.Deep.Deep"), "dev.micro.sdk.a.Outer.Deep.Deep_", "not its enclosing name");
+        assert_eq!(names.class_of("a.M"), "dev.micro.sdk.a.Nest.M", "java_multiple_files = false");
+        assert_eq!(names.class_of("a.Object"), "dev.micro.sdk.a.Object", "java.lang names stay");
+    }
+
+    #[test]
+    fn colliding_accessors_are_numbered_as_protoc_does() {
+        let model = memory_model(&[(
+            "c.proto",
+            "syntax = \"proto2\";\npackage c;\nenum E { A = 0; }\nmessage M {\n\
+             optional int32 foo_bar = 1;\n  optional int32 fooBar = 2 [json_name = \"x\"];\n\
+             repeated string items = 3;\n  optional int32 items_count = 4;\n\
+             optional E kind = 5;\n  optional int32 kind_value = 6;\n\
+             optional string class = 7;\n  optional string plain = 8;\n\
+             oneof pick { string a = 9; }\n  optional string pick_case = 10;\n\
+             optional group Result = 11 { optional string url = 12; }\n}\n",
+        )]);
+        let m = &model.files[0].messages[0];
+        assert_eq!(
+            field_stems(m),
+            [
+                "FooBar1",
+                "FooBar2",
+                "Items3",
+                "ItemsCount4",
+                "Kind5",
+                "KindValue6",
+                "Class_",
+                "Plain",
+                "A",
+                "PickCase10",
+                "Result"
+            ]
+        );
+        let names = Names::new(&model);
+        assert!(names.groups.contains(&("c.M".to_owned(), 11)));
     }
 
     fn plan_err(model: &Model, options: &SdkOptions) -> bool {
@@ -572,6 +1042,8 @@ mod tests {
     fn javadoc_is_escaped() {
         let c = Comments { leading: Some(" a */ <b> & @c\n".into()), ..Default::default() };
         assert_eq!(doc(&c, false), vec!["a *\\/ &lt;b&gt; &amp; &#64;c"]);
+        let c = Comments { leading: Some(" \\u000a and \\u002a/\n".into()), ..Default::default() };
+        assert_eq!(doc(&c, false), vec!["&#92;u000a and &#92;u002a/"]);
         let c = Comments { leading: Some(" one\n\n two\n".into()), ..Default::default() };
         assert_eq!(
             doc(&c, true),

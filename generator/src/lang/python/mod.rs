@@ -8,7 +8,7 @@
 
 pub mod names;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -58,6 +58,56 @@ fn bytes_literal(data: &[u8]) -> String {
     format!("b{}", ascii_literal(data, b'\'', &[], false))
 }
 
+/// The file descriptor as a `_pb2` module embeds it: as the model holds it, except that a float
+/// or double default written out in full decimal (protox writes `5e-324` as 327 characters,
+/// which upb rejects: "Default too long") is shortened to exponent form, as protoc writes it.
+fn python_descriptor(bytes: &[u8]) -> Vec<u8> {
+    use prost::Message as _;
+    use prost_types::field_descriptor_proto::Type;
+    use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+
+    fn fix_field(f: &mut FieldDescriptorProto, changed: &mut bool) {
+        let single = match f.r#type() {
+            Type::Float => true,
+            Type::Double => false,
+            _ => return,
+        };
+        if let Some(text) = &f.default_value {
+            let short = shortest_float(text, single);
+            if short.len() < text.len() {
+                f.default_value = Some(short);
+                *changed = true;
+            }
+        }
+    }
+    fn fix_message(m: &mut DescriptorProto, changed: &mut bool) {
+        m.field.iter_mut().chain(m.extension.iter_mut()).for_each(|f| fix_field(f, changed));
+        m.nested_type.iter_mut().for_each(|n| fix_message(n, changed));
+    }
+    let Ok(mut file) = FileDescriptorProto::decode(bytes) else { return bytes.to_vec() };
+    let mut changed = false;
+    file.message_type.iter_mut().for_each(|m| fix_message(m, &mut changed));
+    file.extension.iter_mut().for_each(|f| fix_field(f, &mut changed));
+    if changed { file.encode_to_vec() } else { bytes.to_vec() }
+}
+
+/// The shorter of the plain and exponent forms of a float default (`5e-324`), or `text` when it
+/// is not a finite number (`inf`, `-inf`, `nan`).
+fn shortest_float(text: &str, single: bool) -> String {
+    let (plain, exp) = if single {
+        match text.parse::<f32>() {
+            Ok(v) if v.is_finite() => (format!("{v}"), format!("{v:e}")),
+            _ => return text.to_owned(),
+        }
+    } else {
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => (format!("{v}"), format!("{v:e}")),
+            _ => return text.to_owned(),
+        }
+    };
+    if exp.len() < plain.len() { exp } else { plain }
+}
+
 /// Docstring lines: escaped so no line can end the docstring early.
 fn doc(comments: &Comments, deprecated: bool) -> Vec<String> {
     let lines =
@@ -76,13 +126,26 @@ fn scalar_type(s: Scalar) -> &'static str {
     }
 }
 
+/// The prefix of the module-level aliases (`_global___Outer = Outer`) a stub declares for its
+/// top-level classes and names its own types through: inside a class body a field or nested
+/// class of the same name would shadow the plain name (mypy-protobuf does the same). Private:
+/// the module has no such attribute at run time.
+const STUB_GLOBAL: &str = "_global___";
+
 /// Builds the Python plan.
 pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let version = options.version.clone();
     let accessors = service_accessors(model);
+    let classes = ClassNames::build(model);
     let mut renders = Vec::new();
     let mut dirs: BTreeSet<Vec<String>> = BTreeSet::new();
     let mut services = Vec::new();
+    // `_micro.py` imports every client class and `Micro` has an attribute per service: both
+    // kinds of names are allocated across all files (`FooBar` and `foo_bar` services differ).
+    let mut taken = Taken {
+        classes: BTreeSet::new(),
+        accessors: RESERVED_CLIENT_MEMBERS.iter().map(|m| (*m).to_owned()).collect(),
+    };
     for file in model.targets() {
         let segments = module_segments(&file.name, "_pb2");
         let pkg: Vec<String> = segments[..segments.len() - 1].to_vec();
@@ -90,12 +153,12 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
             dirs.insert(pkg[..i].to_vec());
         }
         let base_path = format!("src/{IMPORT_NAME}/{}", segments.join("/"));
-        let view = pb2_view(model, file, &pkg);
+        let view = pb2_view(model, &classes, file, &pkg);
         renders.push(("proto/pb2.py.hbs".to_owned(), format!("{base_path}.py"), view.clone()));
         renders.push(("proto/pb2.pyi.hbs".to_owned(), format!("{base_path}.pyi"), view));
         if !file.services.is_empty() {
             let client_segments = module_segments(&file.name, "_client");
-            let client = client_view(model, file, &pkg, &accessors);
+            let client = client_view(model, &classes, file, &pkg, &accessors, &mut taken);
             for s in client["services"].as_array().into_iter().flatten() {
                 let mut entry = s.clone();
                 entry["module"] = json!(format!(".{}", client_segments.join(".")));
@@ -140,13 +203,141 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     Ok(Plan { root, package_dir: IMPORT_NAME.to_owned(), renders, files: Vec::new(), formatter: None })
 }
 
+/// The Python classes of the model's messages and enums: the attribute path of each from its
+/// module (`Outer.class` → `["Outer", "class_"]`: a keyword is escaped), and per file the
+/// escaped names its module binds, as (proto path of the parent, proto name, escaped name).
+#[derive(Default)]
+struct ClassNames {
+    paths: HashMap<String, Vec<String>>,
+    aliases: HashMap<String, Vec<(Vec<String>, String, String)>>,
+}
+
+impl ClassNames {
+    fn build(model: &Model) -> Self {
+        let mut out = Self::default();
+        for file in &model.files {
+            let mut taken: BTreeSet<String> = file
+                .messages
+                .iter()
+                .map(|m| m.name.clone())
+                .chain(
+                    file.enums
+                        .iter()
+                        .flat_map(|e| std::iter::once(e.name.clone()).chain(e.values.iter().map(|v| v.name.clone()))),
+                )
+                .collect();
+            let mut aliases = Vec::new();
+            out.walk(&file.messages, &file.enums, &[], &[], &mut taken, &mut aliases);
+            out.aliases.insert(file.name.clone(), aliases);
+        }
+        out
+    }
+
+    fn walk(
+        &mut self,
+        messages: &[Message],
+        enums: &[Enum],
+        proto_parent: &[String],
+        py_parent: &[String],
+        taken: &mut BTreeSet<String>,
+        aliases: &mut Vec<(Vec<String>, String, String)>,
+    ) {
+        let nested_scope = !proto_parent.is_empty();
+        let mut enter = |name: &str, full_name: &str, taken: &mut BTreeSet<String>| {
+            let attr = class_attr(name, nested_scope, taken);
+            if attr != name {
+                aliases.push((proto_parent.to_vec(), name.to_owned(), attr.clone()));
+            }
+            let mut path = py_parent.to_vec();
+            path.push(attr);
+            self.paths.insert(full_name.to_owned(), path.clone());
+            path
+        };
+        let mut nested = Vec::new();
+        for m in messages {
+            nested.push((m, enter(&m.name, &m.full_name, taken)));
+        }
+        for e in enums {
+            enter(&e.name, &e.full_name, taken);
+        }
+        for (m, py_path) in nested {
+            let mut inner: BTreeSet<String> = m
+                .fields
+                .iter()
+                .map(|f| f.name.clone())
+                .chain(m.messages.iter().map(|n| n.name.clone()))
+                .chain(
+                    m.enums
+                        .iter()
+                        .flat_map(|e| std::iter::once(e.name.clone()).chain(e.values.iter().map(|v| v.name.clone()))),
+                )
+                .collect();
+            let mut proto_path = proto_parent.to_vec();
+            proto_path.push(m.name.clone());
+            self.walk(&m.messages, &m.enums, &proto_path, &py_path, &mut inner, aliases);
+        }
+    }
+
+    /// The attribute path of a message or enum class from its module.
+    fn path(&self, model: &Model, full_name: &str) -> Vec<String> {
+        self.paths.get(full_name).cloned().unwrap_or_else(|| model.type_info(full_name).nesting.clone())
+    }
+}
+
+/// The statements a `_pb2` module runs to bind escaped names (`class_`) to the classes whose
+/// proto names are keywords, which Python code cannot name as attributes.
+fn alias_statements(aliases: &[(Vec<String>, String, String)]) -> Vec<String> {
+    aliases
+        .iter()
+        .map(|(parent, name, alias)| match parent.split_first() {
+            None => format!("_globals['{alias}'] = _globals['{name}']"),
+            Some((top, rest)) => {
+                let expr = rest.iter().fold(format!("_globals['{top}']"), |e, p| format!("getattr({e}, '{p}')"));
+                format!("setattr({expr}, '{alias}', getattr({expr}, '{name}'))")
+            }
+        })
+        .collect()
+}
+
 /// Resolves type names as seen from one generated module, recording the imports they need.
 struct Types<'a> {
     model: &'a Model,
+    classes: &'a ClassNames,
     file: &'a str,
     pkg: &'a [String],
     /// alias → import line
     imports: BTreeMap<String, String>,
+    /// Names declared inside the file's class bodies (fields, nested classes, enum values): a
+    /// top-level class of one of these names is referred to through its `_global___` alias.
+    shadowed: BTreeSet<String>,
+}
+
+/// The names declared inside the class bodies of a file's stub (nested classes under their
+/// proto and their escaped names).
+fn class_body_names(model: &Model, classes: &ClassNames, file: &File) -> BTreeSet<String> {
+    fn walk(model: &Model, classes: &ClassNames, m: &Message, out: &mut BTreeSet<String>) {
+        out.extend(m.fields.iter().map(|f| f.name.clone()));
+        let nested =
+            m.messages.iter().map(|n| (&n.name, &n.full_name)).chain(m.enums.iter().map(|e| (&e.name, &e.full_name)));
+        for (name, full_name) in nested {
+            out.insert(name.clone());
+            out.extend(classes.path(model, full_name).pop());
+        }
+        for e in &m.enums {
+            out.extend(e.values.iter().map(|v| v.name.clone()));
+        }
+        for n in &m.messages {
+            walk(model, classes, n, out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for m in &file.messages {
+        walk(model, classes, m, &mut out);
+    }
+    for e in &file.enums {
+        out.extend(e.values.iter().map(|v| v.name.clone()));
+    }
+    out
 }
 
 impl Types<'_> {
@@ -155,10 +346,15 @@ impl Types<'_> {
     /// qualified by its `_pb2` module.
     fn class(&mut self, full_name: &str, local: bool) -> String {
         let info = self.model.type_info(full_name);
-        let nested = info.nesting.join(".");
+        let path = self.classes.path(self.model, full_name);
         if local && info.file == self.file {
-            return nested;
+            if self.shadowed.contains(&path[0]) || BUILTINS.contains(&path[0].as_str()) {
+                // Through the module-level alias, which no field or nested name can shadow.
+                return format!("{STUB_GLOBAL}{}", path.join("."));
+            }
+            return path.join(".");
         }
+        let nested = path.join(".");
         let alias = pb2_alias(&info.file);
         if !self.imports.contains_key(&alias) {
             let line = if let Some(wkt) = info.file.strip_prefix("google/protobuf/") {
@@ -171,17 +367,36 @@ impl Types<'_> {
         format!("{alias}.{nested}")
     }
 
+    /// The stub type of an enum value: the enum class, or `Enum.ValueType` for the enums of the
+    /// well-known types, whose stubs (typeshed's, mypy-protobuf style) type values that way.
+    fn enum_value(&mut self, full_name: &str) -> String {
+        let class = self.class(full_name, true);
+        if self.model.type_info(full_name).file.starts_with("google/protobuf/") {
+            format!("{class}.ValueType")
+        } else {
+            class
+        }
+    }
+
     fn value(&mut self, ty: &FieldType) -> String {
         match ty {
             FieldType::Scalar(s) => scalar_type(*s).to_owned(),
-            FieldType::Enum(n) | FieldType::Message(n) => self.class(n, true),
+            FieldType::Enum(n) => self.enum_value(n),
+            FieldType::Message(n) => self.class(n, true),
             FieldType::Map { .. } => unreachable!("map values are never maps"),
         }
     }
 }
 
-fn pb2_view(model: &Model, file: &File, pkg: &[String]) -> Value {
-    let mut types = Types { model, file: &file.name, pkg, imports: BTreeMap::new() };
+fn pb2_view(model: &Model, classes: &ClassNames, file: &File, pkg: &[String]) -> Value {
+    let mut types = Types {
+        model,
+        classes,
+        file: &file.name,
+        pkg,
+        imports: BTreeMap::new(),
+        shadowed: class_body_names(model, classes, file),
+    };
     // Every dependency is imported so its descriptors are in the pool before this file's.
     let mut dep_imports = Vec::new();
     for dep in &file.dependencies {
@@ -195,43 +410,57 @@ fn pb2_view(model: &Model, file: &File, pkg: &[String]) -> Value {
         dep_imports.push(line);
     }
     let messages: Vec<Value> = file.messages.iter().map(|m| message_view(m, &mut types)).collect();
-    let enums: Vec<Value> = file.enums.iter().map(|e| enum_view(e, model)).collect();
+    let enums: Vec<Value> = file.enums.iter().map(|e| enum_view(e, &mut types)).collect();
+    // Top-level enum values are module attributes: only keywords cannot be.
     let top_values: Vec<Value> = file
         .enums
         .iter()
-        .flat_map(|e| {
-            e.values
-                .iter()
-                .filter(|v| !KEYWORDS.contains(&v.name.as_str()))
-                .map(move |v| json!({ "name": v.name, "enum": e.name }))
-        })
+        .flat_map(|e| e.values.iter().map(move |v| (e, v)))
+        .filter(|(_, v)| !KEYWORDS.contains(&v.name.as_str()))
+        .map(|(e, v)| json!({ "name": v.name, "enum": types.class(&e.full_name, true) }))
         .collect();
+    let globals: Vec<Value> = file
+        .messages
+        .iter()
+        .map(|m| &m.full_name)
+        .chain(file.enums.iter().map(|e| &e.full_name))
+        .map(|n| classes.path(model, n).join("."))
+        .filter(|attr| types.shadowed.contains(attr) || BUILTINS.contains(&attr.as_str()))
+        .map(|attr| json!({ "alias": format!("{STUB_GLOBAL}{attr}"), "name": attr }))
+        .collect();
+    // A top-level message, enum or enum value named DESCRIPTOR replaces the file descriptor.
+    let descriptor_taken = file.messages.iter().any(|m| m.name == "DESCRIPTOR")
+        || file.enums.iter().any(|e| e.name == "DESCRIPTOR" || e.values.iter().any(|v| v.name == "DESCRIPTOR"));
     json!({
         "proto_name": file.name,
         "generator": generator_name(),
         "doc": doc(&file.comments, file.deprecated),
-        "descriptor_literal": bytes_literal(&file.descriptor),
+        "descriptor_literal": bytes_literal(&python_descriptor(&file.descriptor)),
         "dep_imports": dep_imports,
         "stub_imports": types.imports.values().cloned().collect::<Vec<_>>(),
         "messages": messages,
         "enums": enums,
         "enum_values": top_values,
+        "globals": globals,
+        "descriptor_taken": descriptor_taken,
+        "aliases": alias_statements(&classes.aliases[&file.name]),
     })
 }
 
-fn enum_view(e: &Enum, model: &Model) -> Value {
+fn enum_view(e: &Enum, types: &mut Types<'_>) -> Value {
+    let path = types.classes.path(types.model, &e.full_name);
     json!({
-        "name": e.name,
-        "qualified": model.type_info(&e.full_name).nesting.join("."),
+        "name": path.last(),
+        "qualified": types.class(&e.full_name, true),
         "doc": doc(&e.comments, e.deprecated),
-        "values": e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(|v| json!({ "name": v.name, "number": v.number })).collect::<Vec<_>>(),
+        "values": e.values.iter().filter(|v| is_stub_enum_value(&v.name)).map(|v| json!({ "name": v.name, "number": v.number })).collect::<Vec<_>>(),
     })
 }
 
 fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
     let mut fields = Vec::new();
     for f in &m.fields {
-        if KEYWORDS.contains(&f.name.as_str()) {
+        if !is_stub_field(&f.name) {
             continue; // not expressible as an attribute; reachable with getattr()
         }
         let (attr, init) = match (&f.label, &f.ty) {
@@ -250,7 +479,7 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
                 )
             }
             (Label::Repeated, FieldType::Enum(n)) => {
-                let c = types.class(n, true);
+                let c = types.enum_value(n);
                 (
                     format!("_containers.RepeatedScalarFieldContainer[{c}]"),
                     format!("_Optional[_Iterable[_Union[{c}, _builtins.str]]]"),
@@ -265,7 +494,7 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
                 (c.clone(), format!("_Optional[_Union[{c}, _Mapping[_builtins.str, _Any]]]"))
             }
             (_, FieldType::Enum(n)) => {
-                let c = types.class(n, true);
+                let c = types.enum_value(n);
                 (c.clone(), format!("_Optional[_Union[{c}, _builtins.str]]"))
             }
             (_, ty) => {
@@ -273,47 +502,77 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
                 (t.clone(), format!("_Optional[{t}]"))
             }
         };
+        // `foo_bar` and `fooBar` share one constant (the runtime sets it twice).
+        let number_const = format!("{}_FIELD_NUMBER", f.name.to_uppercase());
+        let first_const = !fields.iter().any(|g: &Value| g["number_const"] == number_const.as_str());
         fields.push(json!({
             "name": f.name,
-            "number_const": format!("{}_FIELD_NUMBER", f.name.to_uppercase()),
+            "declare_const": first_const,
+            "number_const": number_const,
             "attr_type": attr,
             "init_type": init,
         }));
     }
+    // `self` names the instance in `__init__` unless a field takes it.
+    let mut this = "self".to_owned();
+    while m.fields.iter().any(|f| f.name == this) {
+        this.push('_');
+    }
+    let path = types.classes.path(types.model, &m.full_name);
+    let enum_values: Vec<Value> = m
+        .enums
+        .iter()
+        .flat_map(|e| e.values.iter().map(move |v| (e, v)))
+        .filter(|(_, v)| is_stub_field(&v.name))
+        .map(|(e, v)| json!({ "name": v.name, "enum": types.class(&e.full_name, true) }))
+        .collect();
     json!({
-        "name": m.name,
+        "name": path.last(),
         "doc": doc(&m.comments, m.deprecated),
-        "slots": m.fields.iter().filter(|f| !KEYWORDS.contains(&f.name.as_str())).map(|f| format!("{:?}", f.name)).collect::<Vec<_>>().join(", "),
+        "self": this,
+        "slots": m.fields.iter().filter(|f| is_stub_field(&f.name)).map(|f| format!("{:?}", f.name)).collect::<Vec<_>>().join(", "),
         "fields": fields,
         "messages": m.messages.iter().map(|n| message_view(n, types)).collect::<Vec<_>>(),
-        "enums": m.enums.iter().map(|e| enum_view(e, types.model)).collect::<Vec<_>>(),
-        "enum_values": m.enums.iter().flat_map(|e| {
-            let qualified = types.model.type_info(&e.full_name).nesting.join(".");
-            e.values.iter().filter(|v| !KEYWORDS.contains(&v.name.as_str())).map(move |v| json!({ "name": v.name, "enum": qualified.clone() }))
-        }).collect::<Vec<_>>(),
+        "enums": m.enums.iter().map(|e| enum_view(e, types)).collect::<Vec<_>>(),
+        "enum_values": enum_values,
         "is_empty": m.fields.is_empty() && m.messages.is_empty() && m.enums.is_empty(),
     })
 }
 
+/// Client class names and `Micro` attribute names already given out.
+struct Taken {
+    classes: BTreeSet<String>,
+    accessors: BTreeSet<String>,
+}
+
+/// `name`, or `name_`, `name__`, ... the first one not in `taken`, which it is added to.
+fn allocate(name: String, taken: &mut BTreeSet<String>) -> String {
+    let mut name = name;
+    while !taken.insert(name.clone()) {
+        name.push('_');
+    }
+    name
+}
+
 fn client_view(
     model: &Model,
+    classes: &ClassNames,
     file: &File,
     pkg: &[String],
-    accessors: &std::collections::HashMap<String, String>,
+    accessors: &HashMap<String, String>,
+    taken: &mut Taken,
 ) -> Value {
-    let mut types = Types { model, file: &file.name, pkg, imports: BTreeMap::new() };
+    let mut types =
+        Types { model, classes, file: &file.name, pkg, imports: BTreeMap::new(), shadowed: BTreeSet::new() };
     let mut services = Vec::new();
     for s in &file.services {
         let base = &accessors[&s.full_name];
-        let mut taken = BTreeSet::new();
+        let mut taken_methods = BTreeSet::new();
         let methods: Vec<Value> = s
             .methods
             .iter()
             .map(|m| {
-                let mut name = member_name(&m.name);
-                while !taken.insert(name.clone()) {
-                    name.push('_');
-                }
+                let name = allocate(member_name(&m.name), &mut taken_methods);
                 json!({
                     "name": name,
                     "proto_name": m.name,
@@ -326,20 +585,26 @@ fn client_view(
                     },
                     "input": types.class(&m.input, false),
                     "output": types.class(&m.output, false),
-                    "input_name": model.type_info(&m.input).nesting.join("."),
-                    "output_name": model.type_info(&m.output).nesting.join("."),
+                    "input_name": classes.path(model, &m.input).join("."),
+                    "output_name": classes.path(model, &m.output).join("."),
                     "messages_module": format!("{IMPORT_NAME}.{}", module_segments(&model.type_info(&m.input).file, "_pb2").join(".")),
                     "doc": doc(&m.comments, m.deprecated),
                 })
             })
             .collect();
+        let (client_class, async_client_class) = loop {
+            let sync = allocate(class_name(&format!("{base}Client")), &mut taken.classes);
+            if taken.classes.insert(format!("Async{sync}")) {
+                break (sync.clone(), format!("Async{sync}"));
+            }
+        };
         let service_doc = doc(&s.comments, s.deprecated);
         let summary = service_doc.iter().take_while(|l| !l.is_empty()).cloned().collect::<Vec<_>>().join(" ");
         services.push(json!({
             "summary": if summary.is_empty() { format!("The ``{}`` service.", s.full_name) } else { summary },
-            "accessor": member_name(base),
-            "client_class": class_name(&format!("{base}Client")),
-            "async_client_class": class_name(&format!("Async{base}Client")),
+            "accessor": allocate(member_name(base), &mut taken.accessors),
+            "client_class": client_class,
+            "async_client_class": async_client_class,
             "full_name": s.full_name,
             "doc": doc(&s.comments, s.deprecated),
             "methods": methods,
@@ -369,6 +634,49 @@ mod tests {
         );
         assert_eq!(relative_import(&[], &["x_pb2".to_owned()], "x__pb2"), "from . import x_pb2 as x__pb2");
         assert_eq!(pb2_alias("google/protobuf/timestamp.proto"), "google_dot_protobuf_dot_timestamp__pb2");
+    }
+
+    #[test]
+    fn keyword_classes_get_escaped_aliases_bound_at_run_time() {
+        use crate::load::{ProtoSource, load};
+        let proto = r#"
+            syntax = "proto3";
+            package p;
+            message lambda {
+              message assert { message del {} }
+              string assert_ = 1;
+              assert.del x = 2;
+            }
+            enum None { A = 0; }
+        "#;
+        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
+        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let classes = ClassNames::build(&model);
+        assert_eq!(classes.path(&model, "p.lambda"), ["lambda_"]);
+        assert_eq!(classes.path(&model, "p.lambda.assert"), ["lambda_", "assert__"], "the field assert_ takes assert_");
+        assert_eq!(classes.path(&model, "p.lambda.assert.del"), ["lambda_", "assert__", "del_"]);
+        assert_eq!(classes.path(&model, "p.None"), ["None_"]);
+        assert_eq!(
+            alias_statements(&classes.aliases["t.proto"]),
+            [
+                "_globals['lambda_'] = _globals['lambda']",
+                "_globals['None_'] = _globals['None']",
+                "setattr(_globals['lambda'], 'assert__', getattr(_globals['lambda'], 'assert'))",
+                "setattr(getattr(_globals['lambda'], 'assert'), 'del_', getattr(getattr(_globals['lambda'], 'assert'), 'del'))",
+            ]
+        );
+    }
+
+    #[test]
+    fn float_defaults_are_shortened_for_upb() {
+        assert_eq!(shortest_float(&format!("{}", 5e-324_f64), false), "5e-324");
+        assert_eq!(shortest_float(&format!("{}", f64::MAX), false), "1.7976931348623157e308");
+        assert_eq!(shortest_float(&format!("{}", 1e-45_f32), true), "1e-45");
+        assert_eq!(shortest_float("1.5", false), "1.5");
+        assert_eq!(shortest_float("-2.25", true), "-2.25");
+        for text in ["inf", "-inf", "nan"] {
+            assert_eq!(shortest_float(text, false), text);
+        }
     }
 
     #[test]

@@ -193,16 +193,30 @@ pub fn method_name(name: &str) -> String {
     escape_method(&name.to_snake_case())
 }
 
-/// A constant from a proto type name, as protoc's Ruby generator makes it: the first letter
-/// upper-cased, a name that does not start with a letter prefixed with `PB_`; then escaped
-/// against keywords (`END`) and reserved constants (`String` → `String_`).
+/// A top-level constant from a proto type name, as protoc's Ruby generator makes it: the first
+/// letter upper-cased, a name that does not start with a letter prefixed with `PB_`; then escaped
+/// against keywords (`END`) and reserved constants (`String` → `String_`), which a top-level
+/// constant would reopen or replace.
 pub fn type_constant(name: &str) -> String {
+    escape_constant(rubify_constant(name))
+}
+
+/// A constant inside a module or class (a message or enum of a package, a nested type, a
+/// service's module): as protoc makes it, escaped against keywords only (`END` → `END_`);
+/// `Acme::String` and `Order::Hash` leave Ruby's own classes alone, as protoc's output does.
+pub fn member_constant(name: &str) -> String {
+    let out = rubify_constant(name);
+    if KEYWORDS.contains(&out.as_str()) { format!("{out}_") } else { out }
+}
+
+/// protoc's `RubifyConstant`: the first letter upper-cased, `PB_` before a name that does not
+/// start with a letter.
+fn rubify_constant(name: &str) -> String {
     let mut chars = name.chars();
-    let out = match chars.next() {
+    match chars.next() {
         Some(c) if c.is_ascii_alphabetic() => c.to_ascii_uppercase().to_string() + chars.as_str(),
         _ => format!("PB_{name}"),
-    };
-    escape_constant(out)
+    }
 }
 
 /// A module name from one proto package segment: UpperCamelCase (`foo_bar` → `FooBar`, `v1` →
@@ -223,6 +237,13 @@ pub fn package_modules(package: &str) -> Vec<String> {
         return Vec::new();
     }
     package.split('.').map(package_module).collect()
+}
+
+/// The modules of a `ruby_package` option (`Acme::Shop::V1`), each as protoc's Ruby generator
+/// makes a constant of it (first letter upper-cased, `PB_` before a non-letter), then escaped
+/// like [`type_constant`].
+pub fn ruby_package_modules(ruby_package: &str) -> Vec<String> {
+    ruby_package.split("::").filter(|s| !s.is_empty()).map(type_constant).collect()
 }
 
 fn escape_constant(name: String) -> String {
@@ -306,6 +327,27 @@ mod tests {
         assert!(package_modules("").is_empty());
         assert_eq!(package_modules("class.end"), ["Class_", "End"]);
         assert_eq!(package_module("1x"), "PB_1x");
+    }
+
+    #[test]
+    fn member_constants_only_escape_keywords() {
+        for c in RESERVED_CONSTANTS {
+            assert_eq!(member_constant(c), *c, "{c}");
+        }
+        assert_eq!(member_constant("END"), "END_");
+        assert_eq!(member_constant("BEGIN"), "BEGIN_");
+        assert_eq!(member_constant("end"), "End");
+        assert_eq!(member_constant("self"), "Self");
+        assert_eq!(member_constant("__FILE__"), "PB___FILE__");
+        assert_eq!(member_constant("string"), "String");
+    }
+
+    #[test]
+    fn ruby_packages_keep_their_modules() {
+        assert_eq!(ruby_package_modules("Acme::Shop::V1"), ["Acme", "Shop", "V1"]);
+        assert_eq!(ruby_package_modules("acme::shop_v1"), ["Acme", "Shop_v1"]);
+        assert_eq!(ruby_package_modules("Nil::Undef::Legacy"), ["Nil", "Undef", "Legacy"]);
+        assert_eq!(ruby_package_modules("::String::End"), ["String_", "End"]);
     }
 
     #[test]

@@ -18,9 +18,12 @@
 //!
 //! The names the wrapper uses for generated items (method names, request and response types) are
 //! the ones prost hands to its service generator, captured while generating, so wrapper and
-//! generated code cannot disagree.
+//! generated code cannot disagree. Proto names that prost-build and tonic-build would turn into
+//! the same Rust item are made distinct first (see [`rename`]; the crate README states the rule
+//! and lists what was renamed).
 
 pub mod names;
+mod rename;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -50,14 +53,87 @@ const DESCRIPTOR_FILE: &str = "descriptor_set.bin.rs";
 /// package) → its code.
 type Modules = BTreeMap<Vec<String>, String>;
 
-/// Records every service prost hands to the service generator, then delegates to tonic's.
+/// Names every service prost hands to the service generator (see [`Capture::name`]), records
+/// it, then delegates to tonic's.
 struct Capture {
     tonic: Box<dyn ServiceGenerator>,
     seen: Rc<RefCell<Vec<prost_build::Service>>>,
+    /// Per package module, the module names taken in it (see [`rename::Renamed::modules`]), to
+    /// which each service adds its client and server modules.
+    modules: HashMap<Vec<String>, BTreeSet<String>>,
+    /// Per package module, the Rust names of its services so far.
+    traits: HashMap<Vec<String>, BTreeSet<String>>,
+    renames: Rc<RefCell<Vec<rename::Rename>>>,
+}
+
+impl Capture {
+    /// Gives `service` and its methods Rust names that compile (the gRPC paths tonic builds use
+    /// the proto names, which stay as they are): the service is UpperCamelCase (prost passes the
+    /// proto name as it is), and numbered (`Arc2`) when the name is one tonic's server module
+    /// uses ([`names::TONIC_SERVER_NAMES`]), an earlier service's, or its `<name>_client` /
+    /// `<name>_server` module is taken; a method is numbered (`new2`, `foo_bar2`) when tonic's
+    /// client already has a method of that name ([`names::TONIC_CLIENT_METHODS`]) or an earlier
+    /// rpc of the service took it.
+    fn name(&mut self, service: &mut prost_build::Service) {
+        let key = rename::module_key(&service.package);
+        let modules = self.modules.entry(key.clone()).or_default();
+        let traits = self.traits.entry(key).or_default();
+        let svc_structs: Vec<String> = service.methods.iter().map(|m| format!("{}Svc", m.proto_name)).collect();
+        let base = names::to_upper_camel(&service.proto_name);
+        let name = (1..)
+            .map(|n| names::numbered(&base, n))
+            .find(|c| {
+                let snake = names::naive_snake_case(c);
+                !c.is_empty()
+                    && !names::TONIC_SERVER_NAMES.contains(&c.as_str())
+                    && !traits.contains(c)
+                    && !svc_structs.contains(c)
+                    && !modules.contains(&format!("{snake}_client"))
+                    && !modules.contains(&format!("{snake}_server"))
+            })
+            .unwrap_or(base);
+        let full = if service.package.is_empty() {
+            service.proto_name.clone()
+        } else {
+            format!("{}.{}", service.package, service.proto_name)
+        };
+        if name != service.name {
+            self.renames.borrow_mut().push(rename::Rename { kind: "service", proto: full.clone(), rust: name.clone() });
+        }
+        let snake = names::naive_snake_case(&name);
+        modules.insert(format!("{snake}_client"));
+        modules.insert(format!("{snake}_server"));
+        traits.insert(name.clone());
+        service.name = name;
+        let mut taken: BTreeSet<String> = names::TONIC_CLIENT_METHODS.iter().map(|m| (*m).to_owned()).collect();
+        for method in &mut service.methods {
+            // prost maps the wrapper types to Rust primitives (`google.protobuf.Int32Value` →
+            // `i32`), which tonic would look up in the package's module (`super::i32`).
+            for ty in [&mut method.input_type, &mut method.output_type] {
+                if names::PRIMITIVES.contains(&ty.as_str()) {
+                    *ty = format!("::core::primitive::{ty}");
+                }
+            }
+            let name = (1..)
+                .map(|n| names::numbered(&method.name, n))
+                .find(|c| !c.is_empty() && !taken.contains(names::unraw(c)))
+                .unwrap_or_else(|| method.name.clone());
+            if name != method.name {
+                self.renames.borrow_mut().push(rename::Rename {
+                    kind: "rpc",
+                    proto: format!("{full}.{}", method.proto_name),
+                    rust: name.clone(),
+                });
+                method.name = name;
+            }
+            taken.insert(names::unraw(&method.name).to_owned());
+        }
+    }
 }
 
 impl ServiceGenerator for Capture {
-    fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
+    fn generate(&mut self, mut service: prost_build::Service, buf: &mut String) {
+        self.name(&mut service);
         self.seen.borrow_mut().push(service.clone());
         self.tonic.generate(service, buf);
     }
@@ -71,10 +147,13 @@ impl ServiceGenerator for Capture {
     }
 }
 
-/// Runs prost-build and tonic-prost-build on the model's descriptor set; returns each module's
-/// code (without prost's own header) and the services prost described.
-fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>)> {
+/// Runs prost-build and tonic-prost-build on the model's descriptor set, with colliding names
+/// made distinct (see [`rename`]); returns each module's code (without prost's own header), the
+/// services prost described, and what was renamed.
+fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<rename::Rename>)> {
+    let renamed = rename::resolve(&model.descriptor_set.file);
     let seen = Rc::new(RefCell::new(Vec::new()));
+    let renames = Rc::new(RefCell::new(renamed.renames.clone()));
     let tonic = tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
@@ -87,23 +166,26 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>)> {
         .server_mod_attribute(".", "#[cfg_attr(docsrs, doc(cfg(feature = \"server\")))]")
         .service_generator();
     let mut config = prost_build::Config::new();
-    config.service_generator(Box::new(Capture { tonic, seen: seen.clone() }));
-    let requests: Vec<(Module, prost_types::FileDescriptorProto)> = model
-        .descriptor_set
-        .file
-        .iter()
-        .map(|f| (Module::from_protobuf_package_name(f.package()), f.clone()))
-        .collect();
+    config.service_generator(Box::new(Capture {
+        tonic,
+        seen: seen.clone(),
+        modules: renamed.modules.clone(),
+        traits: HashMap::new(),
+        renames: renames.clone(),
+    }));
+    let requests: Vec<(Module, prost_types::FileDescriptorProto)> =
+        renamed.files.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.clone())).collect();
     let generated = config.generate(requests).map_err(|e| Error::invalid(format!("prost-build failed: {e}")))?;
     let modules = generated
         .into_iter()
         .map(|(module, code)| {
-            let code = code.strip_prefix("// This file is @generated by prost-build.\n").unwrap_or(&code).to_owned();
-            (module.parts().map(str::to_owned).collect(), code)
+            let code = code.strip_prefix("// This file is @generated by prost-build.\n").unwrap_or(&code);
+            (module.parts().map(str::to_owned).collect(), renamed.restore(code))
         })
         .collect();
     let services = seen.borrow().clone();
-    Ok((modules, services))
+    let renames = renames.borrow().clone();
+    Ok((modules, services, renames))
 }
 
 /// A type as the wrapper names it: prost's path, relative to the package's module, made
@@ -262,6 +344,9 @@ fn module_files(model: &Model, modules: &Modules) -> Result<Vec<GeneratedFile>> 
         if !kids.is_empty() {
             text.push('\n');
             for kid in kids {
+                if let Some(file) = names::module_path_attribute(parts, kid) {
+                    text.push_str(&format!("#[path = \"{file}\"]\n"));
+                }
                 text.push_str(&format!("pub mod {kid};\n"));
             }
         }
@@ -269,7 +354,7 @@ fn module_files(model: &Model, modules: &Modules) -> Result<Vec<GeneratedFile>> 
             text.push('\n');
             text.push_str(code);
         }
-        let path = parts.iter().map(|p| names::unraw(p)).collect::<Vec<_>>().join("/");
+        let path = parts.iter().map(|p| names::file_stem(p)).collect::<Vec<_>>().join("/");
         files.push(GeneratedFile::new(format!("{GEN_DIR}/{path}.rs"), text)?);
     }
     if let Some(code) = modules.get(&Vec::new()) {
@@ -317,26 +402,31 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     }
     let lib = names::lib_name(&package_name);
     let version = options.version.clone();
-    let (modules, prost_services) = run_prost(model)?;
+    let (modules, prost_services, renames) = run_prost(model)?;
 
     // The wrapper's services: those of the generated (target) files, as prost named them.
     let accessors = service_accessors(model);
     let by_name: HashMap<String, &prost_build::Service> =
         prost_services.iter().map(|s| (format!("{}.{}", s.package, s.proto_name), s)).collect();
     let mut taken_classes = BTreeSet::new();
+    let mut taken_accessors = BTreeSet::new();
     let mut services = Vec::new();
     for file in model.targets() {
         for service in &file.services {
             let Some(prost) = by_name.get(&service.full_name) else {
                 return Err(Error::invalid(format!("prost-build did not generate service '{}'", service.full_name)));
             };
-            let base = &accessors[&service.full_name];
-            let mut class = format!("{base}Client");
-            let mut n = 2;
-            while !taken_classes.insert(class.clone()) {
-                class = format!("{base}{n}Client");
-                n += 1;
-            }
+            // The wrapper's names: `<Base>Client` (UpperCamelCase) and the accessor `base`,
+            // numbered when an earlier service took them (`FooBar` and `foo_bar`).
+            let base = heck::ToUpperCamelCase::to_upper_camel_case(accessors[&service.full_name].as_str());
+            let class = (1..)
+                .map(|n| if n < 2 { format!("{base}Client") } else { format!("{base}{n}Client") })
+                .find(|c| taken_classes.insert(c.clone()))
+                .unwrap_or_default();
+            let accessor = (1..)
+                .map(|n| names::accessor(&if n < 2 { base.clone() } else { format!("{base}{n}") }))
+                .find(|a| taken_accessors.insert(a.clone()))
+                .unwrap_or_default();
             let package: Vec<String> =
                 Module::from_protobuf_package_name(&prost.package).parts().map(str::to_owned).collect();
             let module =
@@ -367,7 +457,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
                 })
                 .collect();
             services.push(json!({
-                "accessor": names::accessor(base),
+                "accessor": accessor,
                 "full_name": service.full_name,
                 "client_class": class,
                 "tonic_client": format!("{}::{tonic_module}::{}Client", module.trim_start_matches("crate::"), prost.name),
@@ -383,7 +473,10 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     services.sort_by(|a, b| a["accessor"].as_str().cmp(&b["accessor"].as_str()));
 
     let tree = module_tree(&modules);
-    let top: Vec<Value> = children(&tree, &[]).into_iter().map(|m| json!({ "name": m })).collect();
+    let top: Vec<Value> = children(&tree, &[])
+        .into_iter()
+        .map(|m| json!({ "name": m, "path": names::module_path_attribute(&[], m) }))
+        .collect();
     let uses_prost_types = modules.values().any(|code| code.contains("::prost_types::"))
         || services.iter().flat_map(|s| s["methods"].as_array().into_iter().flatten()).any(|m| {
             m["input"].as_str().is_some_and(|t| t.contains("prost_types"))
@@ -448,6 +541,10 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         "quickstart_core": quickstart_core,
         "runtime_used": runtime_used,
         "prost_types": uses_prost_types,
+        "renames": renames
+            .iter()
+            .map(|r| json!({ "kind": r.kind, "proto": r.proto, "rust": r.rust }))
+            .collect::<Vec<_>>(),
     });
     crate::lang::stamp_identity(
         &mut root,
@@ -497,6 +594,70 @@ mod tests {
 
         let bad = SdkOptions { package_name: Some("1abc".into()), ..SdkOptions::default() };
         assert!(super::plan(&model, &bad).is_err());
+    }
+
+    #[test]
+    fn services_and_rpcs_get_names_that_compile() {
+        use crate::load::{ProtoSource, load};
+        let source = "syntax = \"proto3\";\npackage k;\nmessage M {}\nmessage FooClient { oneof o { int32 a = 1; } }\n\
+                      service Arc { rpc New(M) returns (M); rpc foo_bar(M) returns (M); rpc FooBar(M) returns (M); }\n\
+                      service arc { rpc Get(M) returns (M); }\nservice Foo { rpc type(M) returns (M); }\n";
+        let files = vec![("k.proto".to_owned(), source.to_owned())];
+        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let plan = plan(&model, &SdkOptions::default()).unwrap();
+        let services = plan.root["services"].as_array().unwrap();
+        type Summary = (String, String, Vec<(String, String)>);
+        let summary: Vec<Summary> = services
+            .iter()
+            .map(|s| {
+                let methods = s["methods"].as_array().unwrap();
+                let methods = methods.iter().map(|m| (m["name"].to_string(), m["path"].to_string())).collect();
+                (s["server_trait"].to_string(), s["client_class"].to_string(), methods)
+            })
+            .collect();
+        let q = |s: &str| format!("\"{s}\"");
+        assert_eq!(
+            summary,
+            [
+                // `Arc` is imported by tonic's server module; `arc` is `Arc` too.
+                (
+                    q("Arc2"),
+                    q("ArcClient"),
+                    vec![
+                        (q("new2"), q("/k.Arc/New")),
+                        (q("foo_bar"), q("/k.Arc/foo_bar")),
+                        (q("foo_bar2"), q("/k.Arc/FooBar"))
+                    ]
+                ),
+                (q("Arc3"), q("Arc2Client"), vec![(q("get"), q("/k.arc/Get"))]),
+                // The module `foo_client` is message `FooClient`'s.
+                (q("Foo2"), q("FooClient"), vec![(q("r#type"), q("/k.Foo/type"))]),
+            ]
+        );
+        let renames = plan.root["renames"].as_array().unwrap();
+        assert_eq!(renames.len(), 5, "{renames:?}");
+        // tonic's clients and servers keep the proto names in the gRPC paths.
+        let code = &plan.files.iter().find(|f| f.path == "src/gen/k.rs").unwrap().contents;
+        assert!(code.contains("pub async fn new2(") && code.contains("\"/k.Arc/New\""), "{code}");
+        assert!(code.contains("pub mod arc2_server") && code.contains("pub trait Arc2:"));
+        assert!(code.contains("\"/k.arc/Get\"") && code.contains("\"/k.Arc/FooBar\""));
+    }
+
+    #[test]
+    fn wrapper_types_in_rpcs_are_absolute() {
+        use crate::load::{ProtoSource, load};
+        let source = "syntax = \"proto3\";\npackage w;\nimport \"google/protobuf/wrappers.proto\";\n\
+                      service W { rpc A(google.protobuf.Int32Value) returns (google.protobuf.BoolValue); }\n";
+        let files = vec![("w.proto".to_owned(), source.to_owned())];
+        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let plan = plan(&model, &SdkOptions::default()).unwrap();
+        let method = &plan.root["services"][0]["methods"][0];
+        assert_eq!(
+            (method["input"].as_str(), method["output"].as_str()),
+            (Some("::core::primitive::i32"), Some("::core::primitive::bool"))
+        );
+        let code = &plan.files.iter().find(|f| f.path == "src/gen/w.rs").unwrap().contents;
+        assert!(!code.contains("super::i32") && code.contains("::core::primitive::i32"), "{code}");
     }
 
     #[test]

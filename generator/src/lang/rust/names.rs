@@ -5,7 +5,7 @@
 //! `super::plan`). What is decided here: the crate and library names, the `Micro` accessor of
 //! each service, the file of each module, and how proto comments become rustdoc.
 
-use heck::ToSnakeCase;
+use heck::{ToSnakeCase, ToUpperCamelCase};
 
 /// Rust's keywords (strict and reserved, every edition up to 2024). Escaped as raw identifiers
 /// (`r#type`), except those that cannot be raw, see [`NOT_RAW`].
@@ -23,6 +23,52 @@ pub const NOT_RAW: &[&str] = &["_", "crate", "extern", "self", "Self", "super"];
 /// accessor must not shadow; such an accessor gets a trailing underscore.
 pub const RESERVED_ACCESSORS: &[&str] =
     &["builder", "clone", "clone_from", "connect", "connect_lazy", "fmt", "from_channel", "transport"];
+
+/// Types and traits that tonic's generated server module (`<service>_server`) names without a
+/// path, from `use tonic::codegen::*` (`Arc`, `Body`, `BoxFuture`, ...), the prelude (`Box`,
+/// `Option`, `Clone`, ...) and its own generic parameters (`T`, `B`, `F`): a service whose trait
+/// would be named like one of them shadows it, so it is renamed (see `super::rename`). Derive
+/// macros (`Debug`) and associated types it defines (`Future`) are not affected.
+pub const TONIC_SERVER_NAMES: &[&str] = &[
+    "Arc",
+    "B",
+    "Body",
+    "Box",
+    "BoxFuture",
+    "Bytes",
+    "Clone",
+    "CompressionEncoding",
+    "Context",
+    "Default",
+    "EnabledCompressionEncodings",
+    "F",
+    "GrpcMethod",
+    "InterceptedService",
+    "Into",
+    "None",
+    "Ok",
+    "Option",
+    "Poll",
+    "Some",
+    "StdError",
+    "T",
+];
+
+/// Methods of tonic's generated clients (`<Service>Client`, built without the transport
+/// constructor `connect`) and of the SDK's typed clients (`new`): an rpc named like one of them is
+/// renamed.
+pub const TONIC_CLIENT_METHODS: &[&str] = &[
+    "accept_compressed",
+    "max_decoding_message_size",
+    "max_encoding_message_size",
+    "new",
+    "send_compressed",
+    "with_interceptor",
+    "with_origin",
+];
+
+/// The Rust primitive types prost maps wrapper messages to (`google.protobuf.BoolValue` → `bool`).
+pub const PRIMITIVES: &[&str] = &["bool", "f32", "f64", "i32", "i64", "u32", "u64"];
 
 /// Crate names cargo rejects besides keywords (`cargo new` refuses them).
 const RESERVED_CRATES: &[&str] = &["alloc", "core", "proc_macro", "std", "test"];
@@ -44,6 +90,27 @@ pub fn sanitize(ident: &str) -> String {
 /// A snake_case identifier, escaped (prost-build's `to_snake`).
 pub fn to_snake(name: &str) -> String {
     sanitize(&name.to_snake_case())
+}
+
+/// An UpperCamelCase type identifier, escaped (prost-build's `to_upper_camel`: `foo_bar` →
+/// `FooBar`, `self` → `Self_`).
+pub fn to_upper_camel(name: &str) -> String {
+    sanitize(&name.to_upper_camel_case())
+}
+
+/// prost-build's enum variant name: `value` (already UpperCamelCase) without the enum's name
+/// `prefix` (`ColorRed` in `Color` → `Red`), unless what is left would not start with an upper-case
+/// letter (`Foobar` keeps `Foo`), escaped.
+pub fn strip_enum_prefix(prefix: &str, value: &str) -> String {
+    let stripped = value.strip_prefix(prefix).unwrap_or(value);
+    let stripped = if stripped.starts_with(char::is_uppercase) { stripped } else { value };
+    sanitize(stripped)
+}
+
+/// `name` with the number `n` appended, the collision suffix (`foo_bar` → `foo_bar2`, `r#type` →
+/// `type2`); kept as is for `n` < 2.
+pub fn numbered(name: &str, n: usize) -> String {
+    if n < 2 { name.to_owned() } else { sanitize(&format!("{}{n}", unraw(name))) }
 }
 
 /// tonic-build's module name for a service's client and server (`BlobStore` → `blob_store`): lower
@@ -69,6 +136,34 @@ pub fn accessor(base: &str) -> String {
 /// An identifier without its raw prefix (`r#type` → `type`), as in a module's file name.
 pub fn unraw(ident: &str) -> &str {
     ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+/// The file name (without `.rs`) of a generated module: the module's name unraw (`r#type` →
+/// `type.rs`), except `mod`, whose file would be a directory's `mod.rs` (the file of the parent
+/// module, or the module tree's root `src/gen/mod.rs`): `mod_.rs`, which no package's module can
+/// be (prost's snake_case never ends with `_`).
+pub fn file_stem(module: &str) -> &str {
+    match unraw(module) {
+        "mod" => "mod_",
+        other => other,
+    }
+}
+
+/// The `#[path]` a module declaration needs, if any, relative to the declaring file's directory:
+/// `parent` is the module whose file declares `module` (empty for the tree's root, `src/gen/mod.rs`).
+/// A module named `mod` lives in `mod_.rs` (see [`file_stem`]), so rustc cannot find it by its
+/// name, and rustc looks for the children of a file loaded with `#[path]` next to it rather than
+/// in its directory, so every module under one named `mod` needs a `#[path]` too
+/// (`mod_/v1.rs`).
+pub fn module_path_attribute(parent: &[String], module: &str) -> Option<String> {
+    let renamed = |m: &str| file_stem(m) != unraw(m);
+    if !renamed(module) && !parent.iter().any(|p| renamed(p)) {
+        return None;
+    }
+    Some(match parent.last() {
+        None => format!("{}.rs", file_stem(module)),
+        Some(last) => format!("{}/{}.rs", file_stem(last), file_stem(module)),
+    })
 }
 
 /// Whether crates.io accepts `name` as a crate name: ASCII letters, digits, `-` and `_`, starting
@@ -231,6 +326,55 @@ mod tests {
         assert_eq!(to_snake("AddToBlockList"), "add_to_block_list");
         assert_eq!(to_snake("Type"), "r#type");
         assert_eq!(to_snake("Self"), "self_");
+    }
+
+    #[test]
+    fn converts_like_prost() {
+        assert_eq!(to_upper_camel("foo_bar"), "FooBar");
+        assert_eq!(to_upper_camel("FOO_BAR"), "FooBar");
+        assert_eq!(to_upper_camel("Vec_"), "Vec");
+        assert_eq!(to_upper_camel("self"), "Self_");
+        assert_eq!(to_upper_camel("foo_bar2"), "FooBar2");
+        assert_eq!(to_upper_camel("RED_2"), "Red2");
+        assert_eq!(to_snake("FooBar2"), "foo_bar2");
+        assert_eq!(to_snake("FOO_BAR"), "foo_bar");
+        assert_eq!(to_snake("type2"), "type2");
+        assert_eq!(strip_enum_prefix("Color", "ColorRed"), "Red");
+        assert_eq!(strip_enum_prefix("Color", "Colorful"), "Colorful");
+        assert_eq!(strip_enum_prefix("Color", "ColorSelf"), "Self_");
+        assert_eq!(strip_enum_prefix("Color", "Color2"), "Color2");
+        assert_eq!(numbered("foo_bar", 1), "foo_bar");
+        assert_eq!(numbered("foo_bar", 2), "foo_bar2");
+        assert_eq!(numbered("r#type", 3), "type3");
+        assert_eq!(numbered("Self_", 2), "Self_2");
+    }
+
+    #[test]
+    fn reserved_lists_are_sorted_and_unique() {
+        for list in [KEYWORDS, RESERVED_ACCESSORS, TONIC_SERVER_NAMES, TONIC_CLIENT_METHODS, PRIMITIVES] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+        // Each tonic server name is a Rust type name prost could give a service.
+        for name in TONIC_SERVER_NAMES {
+            assert_eq!(to_upper_camel(name), *name);
+        }
+        for name in TONIC_CLIENT_METHODS {
+            assert_eq!(to_snake(name), *name);
+        }
+    }
+
+    #[test]
+    fn module_files() {
+        assert_eq!((file_stem("store"), file_stem("r#type"), file_stem("self_")), ("store", "type", "self_"));
+        assert_eq!(file_stem("r#mod"), "mod_");
+        let parts = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(module_path_attribute(&[], "r#mod").as_deref(), Some("mod_.rs"));
+        assert_eq!(module_path_attribute(&[], "r#type"), None);
+        assert_eq!(module_path_attribute(&parts(&["wire"]), "r#mod").as_deref(), Some("wire/mod_.rs"));
+        assert_eq!(module_path_attribute(&parts(&["wire"]), "v1"), None);
+        assert_eq!(module_path_attribute(&parts(&["r#mod"]), "v1").as_deref(), Some("mod_/v1.rs"));
+        assert_eq!(module_path_attribute(&parts(&["r#mod", "v1"]), "x").as_deref(), Some("v1/x.rs"));
+        assert_eq!(to_snake("mod_"), "r#mod", "no package's module is named mod_");
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let mut renders = Vec::new();
     let mut services = Vec::new();
     let mut packages: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // `Micro` has one property per service: `Main` and `main` services both want `main`.
+    let mut taken_accessors: BTreeSet<String> = RESERVED_CLIENT_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
     for file in model.targets() {
         let view = file_view(model, file);
         renders.push((
@@ -43,7 +45,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
             let client = client_view(model, file, &accessors);
             for s in &client.services {
                 services.push(json!({
-                    "accessor": client_member(&lower_first(&s.accessor_base)),
+                    "accessor": allocate(&client_member(&lower_first(&s.accessor_base)), &mut taken_accessors),
                     "full_name": s.full_name,
                     "client_class": s.class_name,
                     "module": format!("./{}.js", client_module_path(&file.name)),
@@ -60,7 +62,8 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     }
     services.sort_by(|a, b| a["accessor"].as_str().cmp(&b["accessor"].as_str()));
     let mut namespaces = Vec::new();
-    let mut taken = BTreeSet::new();
+    let mut taken: BTreeSet<String> = RESERVED_ROOT_EXPORTS.iter().map(|s| (*s).to_owned()).collect();
+    taken.extend(services.iter().filter_map(|s| s["client_class"].as_str().map(str::to_owned)));
     for (package, modules) in &packages {
         let base = if package.is_empty() { "root".to_owned() } else { package.replace('.', "_") };
         let name = allocate(&safe_identifier(&base), &mut taken);
@@ -96,6 +99,13 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         ),
     );
     Ok(Plan { root, package_dir: String::new(), renders, files: Vec::new(), formatter: None })
+}
+
+/// The property names of a service's methods: protobuf-es's (`GetThing` → `getThing`), salted
+/// when two collide (`Close` and `close`), in which case the descriptor is renamed at load.
+fn method_local_names(s: &crate::model::Service) -> Vec<String> {
+    let mut taken = BTreeSet::new();
+    s.methods.iter().map(|m| allocate(&method_name(&m.name), &mut taken)).collect()
 }
 
 /// `store/store.proto` → `gen/store/store_pb`.
@@ -318,6 +328,8 @@ struct FileView {
 
 #[derive(Debug, Serialize)]
 struct MessageView {
+    /// Statements renaming members whose protobuf-es names collide (run once, at load).
+    patches: Vec<String>,
     shape: String,
     schema: String,
     type_name: String,
@@ -354,6 +366,8 @@ struct EnumView {
 
 #[derive(Debug, Serialize)]
 struct ServiceView {
+    /// Statements renaming methods whose protobuf-es names collide (run once, at load).
+    patches: Vec<String>,
     name: String,
     index: usize,
     doc: Vec<String>,
@@ -504,27 +518,55 @@ fn file_view(model: &Model, file: &File) -> FileView {
         enums: &mut Vec<EnumView>,
     ) {
         for m in ms {
+            let schema = resolver.own.schemas[&m.full_name].clone();
             let mut members = Vec::new();
             let mut seen_oneofs = BTreeSet::new();
-            for f in &m.fields {
+            // protobuf-es names members by camelCase alone, so `foo_bar` and `fooBar` (allowed
+            // with distinct json_names), or a oneof and a field, can share a property. The first
+            // keeps the name, the others are salted here and renamed in the descriptor at load,
+            // as are the members this SDK escapes beyond protobuf-es (`hasOwnProperty$`).
+            let mut taken = BTreeSet::new();
+            let mut patches = Vec::new();
+            for (fi, f) in m.fields.iter().enumerate() {
                 if let Some(o) = f.oneof {
                     if !seen_oneofs.insert(o) {
                         continue;
                     }
                     let oneof = &m.oneofs[o];
+                    let natural = es_field_name(&oneof.name);
+                    let oneof_name = allocate(&field_name(&oneof.name), &mut taken);
+                    if oneof_name != natural {
+                        patches.push(format!(
+                            "Object.assign({schema}.fields[{fi}].oneof!, {{ localName: {oneof_name:?} }});"
+                        ));
+                    }
+                    let mut taken_cases = BTreeSet::new();
                     let cases = m
                         .fields
                         .iter()
-                        .filter(|g| g.oneof == Some(o))
-                        .map(|g| CaseView {
-                            case: oneof_case_name(&g.name),
-                            ts_type: resolver.value_type(scope, &g.ty, &m.full_name),
-                            doc: doc(&g.comments, g.deprecated, format!("@generated from field: {}", field_decl(g))),
+                        .enumerate()
+                        .filter(|(_, g)| g.oneof == Some(o))
+                        .map(|(gi, g)| {
+                            let natural = oneof_case_name(&g.name);
+                            let case = allocate(&natural, &mut taken_cases);
+                            if case != natural {
+                                patches
+                                    .push(format!("Object.assign({schema}.fields[{gi}], {{ localName: {case:?} }});"));
+                            }
+                            CaseView {
+                                case,
+                                ts_type: resolver.value_type(scope, &g.ty, &m.full_name),
+                                doc: doc(
+                                    &g.comments,
+                                    g.deprecated,
+                                    format!("@generated from field: {}", field_decl(g)),
+                                ),
+                            }
                         })
                         .collect();
                     members.push(MemberView {
                         is_oneof: true,
-                        name: field_name(&oneof.name),
+                        name: property_key(&oneof_name),
                         ts_type: String::new(),
                         optional: false,
                         doc: doc(
@@ -551,18 +593,27 @@ fn file_view(model: &Model, file: &File) -> FileView {
                     (Label::Optional, _) => (base, true),
                     (Label::Required | Label::Singular, _) => (base, false),
                 };
+                let natural = es_field_name(&f.name);
+                let name = allocate(&field_name(&f.name), &mut taken);
+                if name != natural {
+                    patches.push(format!("Object.assign({schema}.fields[{fi}], {{ localName: {name:?} }});"));
+                }
                 members.push(MemberView {
                     is_oneof: false,
-                    name: field_name(&f.name),
+                    name: property_key(&name),
                     ts_type,
                     optional,
                     doc: doc(&f.comments, f.deprecated, format!("@generated from field: {}", field_decl(f))),
                     cases: Vec::new(),
                 });
             }
+            if !patches.is_empty() {
+                patches.push(format!("{{ const r = {schema}.field as {{ [k: string]: unknown }}; for (const k of Object.keys(r)) delete r[k]; for (const f of {schema}.fields) r[f.localName] = f; }}"));
+            }
             messages.push(MessageView {
+                patches,
                 shape: resolver.own.shapes[&m.full_name].clone(),
-                schema: resolver.own.schemas[&m.full_name].clone(),
+                schema,
                 type_name: m.full_name.clone(),
                 index_args: index_args(&m.index_path),
                 doc: doc(&m.comments, m.deprecated, format!("@generated from message {}", m.full_name)),
@@ -571,7 +622,12 @@ fn file_view(model: &Model, file: &File) -> FileView {
             walk(&m.messages, &m.enums, resolver, scope, messages, enums);
         }
         for e in es {
-            let value_names = enum_value_names(&e.name, &e.values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>());
+            let mut taken_values = BTreeSet::new();
+            let value_names: Vec<String> =
+                enum_value_names(&e.name, &e.values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>())
+                    .iter()
+                    .map(|n| allocate(n, &mut taken_values))
+                    .collect();
             enums.push(EnumView {
                 shape: resolver.own.shapes[&e.full_name].clone(),
                 schema: resolver.own.schemas[&e.full_name].clone(),
@@ -600,12 +656,26 @@ fn file_view(model: &Model, file: &File) -> FileView {
             name: own.services[&s.full_name].clone(),
             index: s.index,
             doc: doc(&s.comments, s.deprecated, format!("@generated from service {}", s.full_name)),
+            patches: {
+                let svc = &own.services[&s.full_name];
+                let mut patches: Vec<String> = method_local_names(s)
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, name)| **name != method_name(&s.methods[*i].name))
+                    .map(|(i, name)| format!("Object.assign({svc}.methods[{i}], {{ localName: {name:?} }});"))
+                    .collect();
+                if !patches.is_empty() {
+                    patches.push(format!("{{ const r = {svc}.method as {{ [k: string]: unknown }}; for (const k of Object.keys(r)) delete r[k]; for (const m of {svc}.methods) r[m.localName] = m; }}"));
+                }
+                patches
+            },
             methods: s
                 .methods
                 .iter()
-                .map(|m| {
+                .zip(method_local_names(s))
+                .map(|(m, local_name)| {
                     json!({
-                        "name": method_name(&m.name),
+                        "name": local_name,
                         "kind": match m.kind {
                             StreamingKind::Unary => "unary",
                             StreamingKind::ServerStreaming => "server_streaming",
@@ -668,6 +738,8 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
     let own = file_names(file);
     let module = client_module_path(&file.name);
     let mut scope = Scope::default();
+    // Globals the client module uses: a message named like one is imported under an alias.
+    scope.taken.extend(["Promise", "AsyncIterable"].map(str::to_owned));
     let classes: Vec<String> =
         file.services.iter().map(|s| scope.declare(&format!("{}Client", accessors[&s.full_name]))).collect();
     let connect = json!({
@@ -688,16 +760,17 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
         let methods = s
             .methods
             .iter()
-            .map(|m| {
+            .zip(method_local_names(s))
+            .map(|(m, local_name)| {
                 let input_schema = resolver.name(&mut scope, &m.input, true, true);
                 let input_info = model.type_info(&m.input);
                 let input_shape =
                     file_names(model.file(&input_info.file).expect("type file exists")).shapes[&m.input].clone();
                 let output = resolver.name(&mut scope, &m.output, false, true);
-                let name = allocate(&client_member(&method_name(&m.name)), &mut taken_methods);
+                let name = allocate(&client_member(&local_name), &mut taken_methods);
                 json!({
                     "name": name,
-                    "local_name": method_name(&m.name),
+                    "local_name": local_name,
                     "proto_name": m.name,
                     "kind": match m.kind {
                         StreamingKind::Unary => "unary",
@@ -788,6 +861,52 @@ mod tests {
         let oneof = m.members.iter().find(|f| f.is_oneof).unwrap();
         assert_eq!(oneof.cases[0].ts_type, "BoolValue");
         assert!(view.imports.iter().any(|i| i["names"].as_str().unwrap().contains("JsonObject")));
+    }
+
+    #[test]
+    fn colliding_members_and_methods_are_salted_and_renamed_at_load() {
+        use crate::load::{ProtoSource, load};
+        let proto = r#"
+            syntax = "proto2";
+            package Micro;
+            message M {
+              optional string foo_bar = 1;
+              optional string fooBar = 2 [json_name = "other"];
+              optional string has_own_property = 3;
+              oneof unknown { string a = 4; }
+              optional string unknown_ = 5;
+            }
+            message undefined {}
+            service S {
+              rpc Close(M) returns (M);
+              rpc close(M) returns (M);
+              rpc then(M) returns (M);
+            }
+        "#;
+        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
+        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let view = file_view(&model, model.file("t.proto").unwrap());
+        let m = &view.messages[0];
+        let names: Vec<&str> = m.members.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["fooBar", "fooBar$", "hasOwnProperty$", "unknown", "unknown$"]);
+        assert_eq!(
+            m.patches[..4],
+            [
+                "Object.assign(MSchema.fields[1], { localName: \"fooBar$\" });",
+                "Object.assign(MSchema.fields[2], { localName: \"hasOwnProperty$\" });",
+                "Object.assign(MSchema.fields[4], { localName: \"unknown$\" });",
+                "{ const r = MSchema.field as { [k: string]: unknown }; for (const k of Object.keys(r)) delete r[k]; for (const f of MSchema.fields) r[f.localName] = f; }",
+            ]
+        );
+        assert_eq!(view.messages[1].shape, "undefined$");
+        let methods: Vec<&str> = view.services[0].methods.iter().map(|m| m["name"].as_str().unwrap()).collect();
+        assert_eq!(methods, ["close", "close$", "then"]);
+        assert_eq!(view.services[0].patches[0], "Object.assign(S.methods[1], { localName: \"close$\" });");
+        let client = client_view(&model, model.file("t.proto").unwrap(), &crate::lang::service_accessors(&model));
+        let wrappers: Vec<&str> = client.services[0].methods.iter().map(|m| m["name"].as_str().unwrap()).collect();
+        assert_eq!(wrappers, ["close$", "close$$", "then$"]);
+        let root = plan(&model, &SdkOptions::default()).unwrap().root;
+        assert_eq!(root["namespaces"][0]["name"], "Micro$", "the package namespace does not take Micro");
     }
 
     #[test]

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/token"
 	"os"
 	"os/exec"
 	"path"
@@ -39,7 +40,11 @@ func main() {
 		}
 		targets = append(targets, name)
 		dir := path.Dir(name)
-		params = append(params, fmt.Sprintf("M%s=%s/gen/%s;%s", name, *module, dir, packageName(dir)))
+		importPath := *module + "/gen"
+		if dir != "." {
+			importPath += "/" + dir
+		}
+		params = append(params, fmt.Sprintf("M%s=%s;%s", name, importPath, packageName(dir)))
 	}
 	for _, plugin := range []string{"protoc-gen-go", "protoc-gen-go-grpc"} {
 		p := append([]string{"module=" + *module}, params...)
@@ -72,15 +77,28 @@ func main() {
 var nonAlnum = regexp.MustCompile(`[^a-z0-9]`)
 var version = regexp.MustCompile(`^v[0-9]+([a-z]+[0-9]*)*$`)
 
-// packageName is micro-gen's Go package name for a proto directory: the last segment, prefixed
-// with the one before it when the last is a version (acme/shop/v1 -> shopv1).
+// packageName is micro-gen's Go package name for a proto directory (names::package_name): the
+// last segment, lower-cased letters and digits, prefixed with the one before it when the last
+// is a version (acme/shop/v1 -> shopv1), "gen" for files at the root, then protogen's
+// GoSanitized (a keyword or a name not starting with a letter gets a "_" prefix: type -> _type),
+// and "_main"/"_init" for main and init (micro-gen's deviation: a package main is not
+// importable and cannot build without func main; init cannot be imported by name).
 func packageName(dir string) string {
-	segs := strings.Split(dir, "/")
-	last := segs[len(segs)-1]
-	if version.MatchString(last) && len(segs) > 1 {
-		last = segs[len(segs)-2] + last
+	if dir == "." {
+		return "gen"
 	}
-	return nonAlnum.ReplaceAllString(strings.ToLower(last), "")
+	segs := strings.Split(dir, "/")
+	last := nonAlnum.ReplaceAllString(strings.ToLower(segs[len(segs)-1]), "")
+	if version.MatchString(last) && len(segs) > 1 {
+		last = nonAlnum.ReplaceAllString(strings.ToLower(segs[len(segs)-2]), "") + last
+	}
+	if last == "" {
+		return "gen"
+	}
+	if token.Lookup(last).IsKeyword() || last[0] < 'a' || last[0] > 'z' || last == "main" || last == "init" {
+		last = "_" + last
+	}
+	return last
 }
 
 func check(err error) {

@@ -28,11 +28,11 @@ class KeywordsTest < Minitest::Test
 
   def test_constants_are_escaped
     assert_equal 'string.end.v1.END', V1::END_.descriptor.name
-    assert_equal 'string.end.v1.END.Hash', V1::END_::Hash_.descriptor.name
-    assert_equal 'string.end.v1.String', V1::String_.descriptor.name
+    assert_equal 'string.end.v1.END.Hash', V1::END_::Hash.descriptor.name
+    assert_equal 'string.end.v1.String', V1::String.descriptor.name
     assert_equal 'string.end.v1.self', V1::Self.descriptor.name
     assert_equal 1, V1::END_::Kind.resolve(:nil)
-    assert_equal 1, V1::Object_.resolve(:__FILE__)
+    assert_equal 1, V1::Object.resolve(:__FILE__)
     message = V1::END_.new(end: 'e', class: 'c', send: 3, object_id: 'o', initialize: 'i')
     assert_equal %w[e c o i], [message.end, message['class'], message['object_id'], message['initialize']]
     assert_equal message, V1::END_.decode(V1::END_.encode(message))
@@ -52,7 +52,7 @@ class KeywordsTest < Minitest::Test
 
   def test_every_rpc_reaches_its_path
     kernel = @client.kernel
-    string = V1::String_.new(retry: 'r')
+    string = V1::String.new(retry: 'r')
     unimplemented('End') { kernel.end_(V1::END_.new(end: 'x')) }
     unimplemented('Send') { kernel.send_({ send: 1 }).to_a }
     unimplemented('Class') { kernel.class_([V1::END_.new]) }

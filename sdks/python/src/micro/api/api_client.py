@@ -3,6 +3,7 @@
 """Typed clients for the services of api/api.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class ApiClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "api.Api"
+    SERVICE_NAME: ClassVar[_builtins.str] = "api.Api"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.AddToBlockListResponse:
+    def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.AddToBlockListResponse:
         """AddToBlockList adds an identifier to the block list of a namespace.
 
         Calls ``/api.Api/AddToBlockList`` (unary).
@@ -34,7 +35,7 @@ class ApiClient:
         """
         return self._channel.unary_unary("/api.Api/AddToBlockList", request, api_dot_api__pb2.AddToBlockListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
+    def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
         """RemoveFromBlockList removes an identifier from the block list of a
         namespace.
 
@@ -45,7 +46,7 @@ class ApiClient:
         """
         return self._channel.unary_unary("/api.Api/RemoveFromBlockList", request, api_dot_api__pb2.RemoveFromBlockListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.ReadBlockListResponse:
+    def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> api_dot_api__pb2.ReadBlockListResponse:
         """ReadBlockList returns every identifier currently on the block list.
 
         Calls ``/api.Api/ReadBlockList`` (unary).
@@ -65,12 +66,12 @@ class AsyncApiClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "api.Api"
+    SERVICE_NAME: ClassVar[_builtins.str] = "api.Api"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.AddToBlockListResponse:
+    async def add_to_block_list(self, request: api_dot_api__pb2.AddToBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.AddToBlockListResponse:
         """AddToBlockList adds an identifier to the block list of a namespace.
 
         Calls ``/api.Api/AddToBlockList`` (unary).
@@ -80,7 +81,7 @@ class AsyncApiClient:
         """
         return await self._channel.unary_unary("/api.Api/AddToBlockList", request, api_dot_api__pb2.AddToBlockListResponse, timeout=timeout, metadata=metadata)
 
-    async def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
+    async def remove_from_block_list(self, request: api_dot_api__pb2.RemoveFromBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.RemoveFromBlockListResponse:
         """RemoveFromBlockList removes an identifier from the block list of a
         namespace.
 
@@ -91,7 +92,7 @@ class AsyncApiClient:
         """
         return await self._channel.unary_unary("/api.Api/RemoveFromBlockList", request, api_dot_api__pb2.RemoveFromBlockListResponse, timeout=timeout, metadata=metadata)
 
-    async def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.ReadBlockListResponse:
+    async def read_block_list(self, request: api_dot_api__pb2.ReadBlockListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> api_dot_api__pb2.ReadBlockListResponse:
         """ReadBlockList returns every identifier currently on the block list.
 
         Calls ``/api.Api/ReadBlockList`` (unary).

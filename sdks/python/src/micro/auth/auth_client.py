@@ -3,6 +3,7 @@
 """Typed clients for the services of auth/auth.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -18,12 +19,12 @@ class AuthClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Auth"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Auth"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.GenerateResponse:
+    def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.GenerateResponse:
         """Generate creates a new account in the namespace given by options and
         returns it, including its plain-text secret. Requires an admin of that
         namespace. Fails with BadRequest (400) when id is empty or an account
@@ -36,7 +37,7 @@ class AuthClient:
         """
         return self._channel.unary_unary("/auth.Auth/Generate", request, auth_dot_auth__pb2.GenerateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.InspectResponse:
+    def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.InspectResponse:
         """Inspect validates an access token and returns the account it was issued
         to. Fails with BadRequest (400) for an invalid or unknown token.
 
@@ -47,7 +48,7 @@ class AuthClient:
         """
         return self._channel.unary_unary("/auth.Auth/Inspect", request, auth_dot_auth__pb2.InspectResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.TokenResponse:
+    def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.TokenResponse:
         """Token exchanges an account id and secret, or a refresh token, for a new
         access token. Fails with BadRequest (400) "Credentials or a refresh token
         required" when neither id plus secret nor refresh_token is given. On the
@@ -71,12 +72,12 @@ class AsyncAuthClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Auth"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Auth"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.GenerateResponse:
+    async def generate(self, request: auth_dot_auth__pb2.GenerateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.GenerateResponse:
         """Generate creates a new account in the namespace given by options and
         returns it, including its plain-text secret. Requires an admin of that
         namespace. Fails with BadRequest (400) when id is empty or an account
@@ -89,7 +90,7 @@ class AsyncAuthClient:
         """
         return await self._channel.unary_unary("/auth.Auth/Generate", request, auth_dot_auth__pb2.GenerateResponse, timeout=timeout, metadata=metadata)
 
-    async def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.InspectResponse:
+    async def inspect(self, request: auth_dot_auth__pb2.InspectRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.InspectResponse:
         """Inspect validates an access token and returns the account it was issued
         to. Fails with BadRequest (400) for an invalid or unknown token.
 
@@ -100,7 +101,7 @@ class AsyncAuthClient:
         """
         return await self._channel.unary_unary("/auth.Auth/Inspect", request, auth_dot_auth__pb2.InspectResponse, timeout=timeout, metadata=metadata)
 
-    async def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.TokenResponse:
+    async def token(self, request: auth_dot_auth__pb2.TokenRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.TokenResponse:
         """Token exchanges an account id and secret, or a refresh token, for a new
         access token. Fails with BadRequest (400) "Credentials or a refresh token
         required" when neither id plus secret nor refresh_token is given. On the
@@ -125,12 +126,12 @@ class AccountsClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Accounts"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Accounts"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
+    def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
         """List returns all accounts in a namespace. Requires an admin of that
         namespace.
 
@@ -141,7 +142,7 @@ class AccountsClient:
         """
         return self._channel.unary_unary("/auth.Accounts/List", request, auth_dot_auth__pb2.ListAccountsResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
+    def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
         """Delete removes an account and its refresh token. Requires an admin of the
         namespace; an account cannot delete itself.
 
@@ -152,7 +153,7 @@ class AccountsClient:
         """
         return self._channel.unary_unary("/auth.Accounts/Delete", request, auth_dot_auth__pb2.DeleteAccountResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
+    def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
         """ChangeSecret replaces the secret of an account. Fails with BadRequest
         (400) when new_secret is empty or old_secret does not match.
 
@@ -172,12 +173,12 @@ class AsyncAccountsClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Accounts"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Accounts"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
+    async def list(self, request: auth_dot_auth__pb2.ListAccountsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListAccountsResponse:
         """List returns all accounts in a namespace. Requires an admin of that
         namespace.
 
@@ -188,7 +189,7 @@ class AsyncAccountsClient:
         """
         return await self._channel.unary_unary("/auth.Accounts/List", request, auth_dot_auth__pb2.ListAccountsResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
+    async def delete(self, request: auth_dot_auth__pb2.DeleteAccountRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteAccountResponse:
         """Delete removes an account and its refresh token. Requires an admin of the
         namespace; an account cannot delete itself.
 
@@ -199,7 +200,7 @@ class AsyncAccountsClient:
         """
         return await self._channel.unary_unary("/auth.Accounts/Delete", request, auth_dot_auth__pb2.DeleteAccountResponse, timeout=timeout, metadata=metadata)
 
-    async def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
+    async def change_secret(self, request: auth_dot_auth__pb2.ChangeSecretRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ChangeSecretResponse:
         """ChangeSecret replaces the secret of an account. Fails with BadRequest
         (400) when new_secret is empty or old_secret does not match.
 
@@ -221,12 +222,12 @@ class RulesClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Rules"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Rules"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.CreateResponse:
+    def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.CreateResponse:
         """Create adds a rule to a namespace. Requires an admin of that namespace.
         Fails with BadRequest (400) when the rule, its id, its resource or its
         access is missing, or when a rule with the same id already exists.
@@ -238,7 +239,7 @@ class RulesClient:
         """
         return self._channel.unary_unary("/auth.Rules/Create", request, auth_dot_auth__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteResponse:
+    def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.DeleteResponse:
         """Delete removes a rule by id. Requires an admin of the namespace. Fails
         with BadRequest (400) when id is empty or the rule does not exist.
 
@@ -249,7 +250,7 @@ class RulesClient:
         """
         return self._channel.unary_unary("/auth.Rules/Delete", request, auth_dot_auth__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListResponse:
+    def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> auth_dot_auth__pb2.ListResponse:
         """List returns all rules of a namespace.
 
         Calls ``/auth.Rules/List`` (unary).
@@ -269,12 +270,12 @@ class AsyncRulesClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "auth.Rules"
+    SERVICE_NAME: ClassVar[_builtins.str] = "auth.Rules"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.CreateResponse:
+    async def create(self, request: auth_dot_auth__pb2.CreateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.CreateResponse:
         """Create adds a rule to a namespace. Requires an admin of that namespace.
         Fails with BadRequest (400) when the rule, its id, its resource or its
         access is missing, or when a rule with the same id already exists.
@@ -286,7 +287,7 @@ class AsyncRulesClient:
         """
         return await self._channel.unary_unary("/auth.Rules/Create", request, auth_dot_auth__pb2.CreateResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteResponse:
+    async def delete(self, request: auth_dot_auth__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.DeleteResponse:
         """Delete removes a rule by id. Requires an admin of the namespace. Fails
         with BadRequest (400) when id is empty or the rule does not exist.
 
@@ -297,7 +298,7 @@ class AsyncRulesClient:
         """
         return await self._channel.unary_unary("/auth.Rules/Delete", request, auth_dot_auth__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
 
-    async def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListResponse:
+    async def list(self, request: auth_dot_auth__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> auth_dot_auth__pb2.ListResponse:
         """List returns all rules of a namespace.
 
         Calls ``/auth.Rules/List`` (unary).

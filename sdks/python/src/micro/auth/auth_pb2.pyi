@@ -10,7 +10,7 @@ from typing import Any as _Any, ClassVar as _ClassVar, Iterable as _Iterable, Ma
 DESCRIPTOR: _descriptor.FileDescriptor
 
 
-class Access(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+class Access(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     """Access is the decision a rule makes.
     """
 

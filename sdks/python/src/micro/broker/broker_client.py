@@ -3,6 +3,7 @@
 """Typed clients for the services of broker/broker.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class BrokerClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "broker.Broker"
+    SERVICE_NAME: ClassVar[_builtins.str] = "broker.Broker"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> broker_dot_broker__pb2.Empty:
+    def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> broker_dot_broker__pb2.Empty:
         """Publish sends a message to every subscriber of a topic.
 
         Calls ``/broker.Broker/Publish`` (unary).
@@ -34,7 +35,7 @@ class BrokerClient:
         """
         return self._channel.unary_unary("/broker.Broker/Publish", request, broker_dot_broker__pb2.Empty, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[broker_dot_broker__pb2.Message]:
+    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[broker_dot_broker__pb2.Message]:
         """Subscribe opens a server stream that delivers every message published to
         the topic until the client cancels the call.
 
@@ -55,12 +56,12 @@ class AsyncBrokerClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "broker.Broker"
+    SERVICE_NAME: ClassVar[_builtins.str] = "broker.Broker"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> broker_dot_broker__pb2.Empty:
+    async def publish(self, request: broker_dot_broker__pb2.PublishRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> broker_dot_broker__pb2.Empty:
         """Publish sends a message to every subscriber of a topic.
 
         Calls ``/broker.Broker/Publish`` (unary).
@@ -70,7 +71,7 @@ class AsyncBrokerClient:
         """
         return await self._channel.unary_unary("/broker.Broker/Publish", request, broker_dot_broker__pb2.Empty, timeout=timeout, metadata=metadata)
 
-    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[broker_dot_broker__pb2.Message]:
+    def subscribe(self, request: broker_dot_broker__pb2.SubscribeRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[broker_dot_broker__pb2.Message]:
         """Subscribe opens a server stream that delivers every message published to
         the topic until the client cancels the call.
 

@@ -3,6 +3,7 @@
 """Typed clients for the services of client/client.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class ClientClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "client.Client"
+    SERVICE_NAME: ClassVar[_builtins.str] = "client.Client"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Response:
+    def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Response:
         """Call makes a unary request to a service endpoint and returns its
         response.
 
@@ -35,7 +36,7 @@ class ClientClient:
         """
         return self._channel.unary_unary("/client.Client/Call", request, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def stream(self, requests: Iterable[client_dot_client__pb2.Request], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[client_dot_client__pb2.Response]:
+    def stream(self, requests: Iterable[client_dot_client__pb2.Request], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[client_dot_client__pb2.Response]:
         """Stream opens a bidirectional stream to a service endpoint: each Request
         sent is forwarded and each Response received comes from the endpoint.
 
@@ -46,7 +47,7 @@ class ClientClient:
         """
         return self._channel.stream_stream("/client.Client/Stream", requests, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Message:
+    def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> client_dot_client__pb2.Message:
         """Publish publishes a message to a topic and returns it.
 
         Calls ``/client.Client/Publish`` (unary).
@@ -66,12 +67,12 @@ class AsyncClientClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "client.Client"
+    SERVICE_NAME: ClassVar[_builtins.str] = "client.Client"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Response:
+    async def call(self, request: client_dot_client__pb2.Request, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Response:
         """Call makes a unary request to a service endpoint and returns its
         response.
 
@@ -82,7 +83,7 @@ class AsyncClientClient:
         """
         return await self._channel.unary_unary("/client.Client/Call", request, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata)
 
-    def stream(self, requests: Union[AsyncIterable[client_dot_client__pb2.Request], Iterable[client_dot_client__pb2.Request]], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[client_dot_client__pb2.Response]:
+    def stream(self, requests: Union[AsyncIterable[client_dot_client__pb2.Request], Iterable[client_dot_client__pb2.Request]], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[client_dot_client__pb2.Response]:
         """Stream opens a bidirectional stream to a service endpoint: each Request
         sent is forwarded and each Response received comes from the endpoint.
 
@@ -93,7 +94,7 @@ class AsyncClientClient:
         """
         return self._channel.stream_stream("/client.Client/Stream", requests, client_dot_client__pb2.Response, timeout=timeout, metadata=metadata)
 
-    async def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Message:
+    async def publish(self, request: client_dot_client__pb2.Message, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> client_dot_client__pb2.Message:
         """Publish publishes a message to a topic and returns it.
 
         Calls ``/client.Client/Publish`` (unary).

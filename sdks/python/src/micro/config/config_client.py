@@ -3,6 +3,7 @@
 """Typed clients for the services of config/config.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -20,12 +21,12 @@ class ConfigClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "config.Config"
+    SERVICE_NAME: ClassVar[_builtins.str] = "config.Config"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.GetResponse:
+    def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.GetResponse:
         """Get returns the value stored at a path of a namespace. Fails with NotFound
         (404) when the namespace has no configuration or the path does not exist.
 
@@ -36,7 +37,7 @@ class ConfigClient:
         """
         return self._channel.unary_unary("/config.Config/Get", request, config_dot_config__pb2.GetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.SetResponse:
+    def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.SetResponse:
         """Set stores a value at a path of a namespace, creating the path if needed.
 
         Calls ``/config.Config/Set`` (unary).
@@ -46,7 +47,7 @@ class ConfigClient:
         """
         return self._channel.unary_unary("/config.Config/Set", request, config_dot_config__pb2.SetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.DeleteResponse:
+    def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.DeleteResponse:
         """Delete removes the value stored at a path of a namespace.
 
         Calls ``/config.Config/Delete`` (unary).
@@ -56,7 +57,7 @@ class ConfigClient:
         """
         return self._channel.unary_unary("/config.Config/Delete", request, config_dot_config__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.ReadResponse:
+    def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> config_dot_config__pb2.ReadResponse:
         """Read returns the raw change set of a namespace. Kept for backward
         compatibility; new clients should use Get.
 
@@ -78,12 +79,12 @@ class AsyncConfigClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "config.Config"
+    SERVICE_NAME: ClassVar[_builtins.str] = "config.Config"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.GetResponse:
+    async def get(self, request: config_dot_config__pb2.GetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.GetResponse:
         """Get returns the value stored at a path of a namespace. Fails with NotFound
         (404) when the namespace has no configuration or the path does not exist.
 
@@ -94,7 +95,7 @@ class AsyncConfigClient:
         """
         return await self._channel.unary_unary("/config.Config/Get", request, config_dot_config__pb2.GetResponse, timeout=timeout, metadata=metadata)
 
-    async def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.SetResponse:
+    async def set(self, request: config_dot_config__pb2.SetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.SetResponse:
         """Set stores a value at a path of a namespace, creating the path if needed.
 
         Calls ``/config.Config/Set`` (unary).
@@ -104,7 +105,7 @@ class AsyncConfigClient:
         """
         return await self._channel.unary_unary("/config.Config/Set", request, config_dot_config__pb2.SetResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.DeleteResponse:
+    async def delete(self, request: config_dot_config__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.DeleteResponse:
         """Delete removes the value stored at a path of a namespace.
 
         Calls ``/config.Config/Delete`` (unary).
@@ -114,7 +115,7 @@ class AsyncConfigClient:
         """
         return await self._channel.unary_unary("/config.Config/Delete", request, config_dot_config__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
 
-    async def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.ReadResponse:
+    async def read(self, request: config_dot_config__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> config_dot_config__pb2.ReadResponse:
         """Read returns the raw change set of a namespace. Kept for backward
         compatibility; new clients should use Get.
 

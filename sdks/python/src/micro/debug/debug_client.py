@@ -3,6 +3,7 @@
 """Typed clients for the services of debug/debug.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -18,12 +19,12 @@ class DebugClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "debug.Debug"
+    SERVICE_NAME: ClassVar[_builtins.str] = "debug.Debug"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.LogResponse:
+    def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.LogResponse:
         """Log returns recent log records of the service.
 
         Calls ``/debug.Debug/Log`` (unary).
@@ -33,7 +34,7 @@ class DebugClient:
         """
         return self._channel.unary_unary("/debug.Debug/Log", request, debug_dot_debug__pb2.LogResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.HealthResponse:
+    def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.HealthResponse:
         """Health reports whether the service is healthy.
 
         Calls ``/debug.Debug/Health`` (unary).
@@ -43,7 +44,7 @@ class DebugClient:
         """
         return self._channel.unary_unary("/debug.Debug/Health", request, debug_dot_debug__pb2.HealthResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.StatsResponse:
+    def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.StatsResponse:
         """Stats returns runtime statistics of the service process.
 
         Calls ``/debug.Debug/Stats`` (unary).
@@ -53,7 +54,7 @@ class DebugClient:
         """
         return self._channel.unary_unary("/debug.Debug/Stats", request, debug_dot_debug__pb2.StatsResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.TraceResponse:
+    def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> debug_dot_debug__pb2.TraceResponse:
         """Trace returns the recorded trace spans of the service.
 
         Calls ``/debug.Debug/Trace`` (unary).
@@ -72,12 +73,12 @@ class AsyncDebugClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "debug.Debug"
+    SERVICE_NAME: ClassVar[_builtins.str] = "debug.Debug"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.LogResponse:
+    async def log(self, request: debug_dot_debug__pb2.LogRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.LogResponse:
         """Log returns recent log records of the service.
 
         Calls ``/debug.Debug/Log`` (unary).
@@ -87,7 +88,7 @@ class AsyncDebugClient:
         """
         return await self._channel.unary_unary("/debug.Debug/Log", request, debug_dot_debug__pb2.LogResponse, timeout=timeout, metadata=metadata)
 
-    async def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.HealthResponse:
+    async def health(self, request: debug_dot_debug__pb2.HealthRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.HealthResponse:
         """Health reports whether the service is healthy.
 
         Calls ``/debug.Debug/Health`` (unary).
@@ -97,7 +98,7 @@ class AsyncDebugClient:
         """
         return await self._channel.unary_unary("/debug.Debug/Health", request, debug_dot_debug__pb2.HealthResponse, timeout=timeout, metadata=metadata)
 
-    async def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.StatsResponse:
+    async def stats(self, request: debug_dot_debug__pb2.StatsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.StatsResponse:
         """Stats returns runtime statistics of the service process.
 
         Calls ``/debug.Debug/Stats`` (unary).
@@ -107,7 +108,7 @@ class AsyncDebugClient:
         """
         return await self._channel.unary_unary("/debug.Debug/Stats", request, debug_dot_debug__pb2.StatsResponse, timeout=timeout, metadata=metadata)
 
-    async def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.TraceResponse:
+    async def trace(self, request: debug_dot_debug__pb2.TraceRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> debug_dot_debug__pb2.TraceResponse:
         """Trace returns the recorded trace spans of the service.
 
         Calls ``/debug.Debug/Trace`` (unary).

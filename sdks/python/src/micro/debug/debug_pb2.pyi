@@ -10,7 +10,7 @@ from typing import Any as _Any, ClassVar as _ClassVar, Iterable as _Iterable, Ma
 DESCRIPTOR: _descriptor.FileDescriptor
 
 
-class SpanType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+class SpanType(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     """SpanType tells whether a span was recorded for a request the service
     received or one it made.
     """

@@ -3,6 +3,7 @@
 """Typed clients for the services of events/events.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class StreamClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "events.Stream"
+    SERVICE_NAME: ClassVar[_builtins.str] = "events.Stream"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.PublishResponse:
+    def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.PublishResponse:
         """Publish sends an event to a topic and also records it in the event store
         for 24 hours. Fails with BadRequest (400) when topic is empty.
 
@@ -35,7 +36,7 @@ class StreamClient:
         """
         return self._channel.unary_unary("/events.Stream/Publish", request, events_dot_events__pb2.PublishResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[events_dot_events__pb2.Event]:
+    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[events_dot_events__pb2.Event]:
         """Consume streams events from a topic. When auto_ack is false the client
         must acknowledge each event by sending AckRequest messages on the same
         stream (Micro's own client opens the call as a bidirectional stream even
@@ -59,12 +60,12 @@ class AsyncStreamClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "events.Stream"
+    SERVICE_NAME: ClassVar[_builtins.str] = "events.Stream"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.PublishResponse:
+    async def publish(self, request: events_dot_events__pb2.PublishRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.PublishResponse:
         """Publish sends an event to a topic and also records it in the event store
         for 24 hours. Fails with BadRequest (400) when topic is empty.
 
@@ -75,7 +76,7 @@ class AsyncStreamClient:
         """
         return await self._channel.unary_unary("/events.Stream/Publish", request, events_dot_events__pb2.PublishResponse, timeout=timeout, metadata=metadata)
 
-    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[events_dot_events__pb2.Event]:
+    def consume(self, request: events_dot_events__pb2.ConsumeRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[events_dot_events__pb2.Event]:
         """Consume streams events from a topic. When auto_ack is false the client
         must acknowledge each event by sending AckRequest messages on the same
         stream (Micro's own client opens the call as a bidirectional stream even
@@ -99,12 +100,12 @@ class EventsStoreClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "events.Store"
+    SERVICE_NAME: ClassVar[_builtins.str] = "events.Store"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.ReadResponse:
+    def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.ReadResponse:
         """Read returns stored events of a topic. Requires an admin of namespace
         "micro". Fails with BadRequest (400) when topic is empty.
 
@@ -115,7 +116,7 @@ class EventsStoreClient:
         """
         return self._channel.unary_unary("/events.Store/Read", request, events_dot_events__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.WriteResponse:
+    def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> events_dot_events__pb2.WriteResponse:
         """Write stores an event directly. Not supported by the Micro v3 events
         service, which answers NotImplemented (501).
 
@@ -135,12 +136,12 @@ class AsyncEventsStoreClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "events.Store"
+    SERVICE_NAME: ClassVar[_builtins.str] = "events.Store"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.ReadResponse:
+    async def read(self, request: events_dot_events__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.ReadResponse:
         """Read returns stored events of a topic. Requires an admin of namespace
         "micro". Fails with BadRequest (400) when topic is empty.
 
@@ -151,7 +152,7 @@ class AsyncEventsStoreClient:
         """
         return await self._channel.unary_unary("/events.Store/Read", request, events_dot_events__pb2.ReadResponse, timeout=timeout, metadata=metadata)
 
-    async def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.WriteResponse:
+    async def write(self, request: events_dot_events__pb2.WriteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> events_dot_events__pb2.WriteResponse:
         """Write stores an event directly. Not supported by the Micro v3 events
         service, which answers NotImplemented (501).
 

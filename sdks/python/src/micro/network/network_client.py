@@ -3,6 +3,7 @@
 """Typed clients for the services of network/network.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class NetworkClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "network.Network"
+    SERVICE_NAME: ClassVar[_builtins.str] = "network.Network"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ConnectResponse:
+    def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ConnectResponse:
         """Connect asks the network to connect to the given nodes.
 
         Calls ``/network.Network/Connect`` (unary).
@@ -34,7 +35,7 @@ class NetworkClient:
         """
         return self._channel.unary_unary("/network.Network/Connect", request, network_dot_network__pb2.ConnectResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.GraphResponse:
+    def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.GraphResponse:
         """Graph returns the peer graph of the network, starting at this node.
 
         Calls ``/network.Network/Graph`` (unary).
@@ -44,7 +45,7 @@ class NetworkClient:
         """
         return self._channel.unary_unary("/network.Network/Graph", request, network_dot_network__pb2.GraphResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.NodesResponse:
+    def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.NodesResponse:
         """Nodes returns a flat list of the nodes in the network.
 
         Calls ``/network.Network/Nodes`` (unary).
@@ -54,7 +55,7 @@ class NetworkClient:
         """
         return self._channel.unary_unary("/network.Network/Nodes", request, network_dot_network__pb2.NodesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.RoutesResponse:
+    def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.RoutesResponse:
         """Routes returns the routes known to the network, filtered by a query.
 
         Calls ``/network.Network/Routes`` (unary).
@@ -64,7 +65,7 @@ class NetworkClient:
         """
         return self._channel.unary_unary("/network.Network/Routes", request, network_dot_network__pb2.RoutesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ServicesResponse:
+    def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.ServicesResponse:
         """Services returns the names of the services reachable in the network.
 
         Calls ``/network.Network/Services`` (unary).
@@ -74,7 +75,7 @@ class NetworkClient:
         """
         return self._channel.unary_unary("/network.Network/Services", request, network_dot_network__pb2.ServicesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.StatusResponse:
+    def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> network_dot_network__pb2.StatusResponse:
         """Status returns the health status of this network node.
 
         Calls ``/network.Network/Status`` (unary).
@@ -94,12 +95,12 @@ class AsyncNetworkClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "network.Network"
+    SERVICE_NAME: ClassVar[_builtins.str] = "network.Network"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ConnectResponse:
+    async def connect(self, request: network_dot_network__pb2.ConnectRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ConnectResponse:
         """Connect asks the network to connect to the given nodes.
 
         Calls ``/network.Network/Connect`` (unary).
@@ -109,7 +110,7 @@ class AsyncNetworkClient:
         """
         return await self._channel.unary_unary("/network.Network/Connect", request, network_dot_network__pb2.ConnectResponse, timeout=timeout, metadata=metadata)
 
-    async def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.GraphResponse:
+    async def graph(self, request: network_dot_network__pb2.GraphRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.GraphResponse:
         """Graph returns the peer graph of the network, starting at this node.
 
         Calls ``/network.Network/Graph`` (unary).
@@ -119,7 +120,7 @@ class AsyncNetworkClient:
         """
         return await self._channel.unary_unary("/network.Network/Graph", request, network_dot_network__pb2.GraphResponse, timeout=timeout, metadata=metadata)
 
-    async def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.NodesResponse:
+    async def nodes(self, request: network_dot_network__pb2.NodesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.NodesResponse:
         """Nodes returns a flat list of the nodes in the network.
 
         Calls ``/network.Network/Nodes`` (unary).
@@ -129,7 +130,7 @@ class AsyncNetworkClient:
         """
         return await self._channel.unary_unary("/network.Network/Nodes", request, network_dot_network__pb2.NodesResponse, timeout=timeout, metadata=metadata)
 
-    async def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.RoutesResponse:
+    async def routes(self, request: network_dot_network__pb2.RoutesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.RoutesResponse:
         """Routes returns the routes known to the network, filtered by a query.
 
         Calls ``/network.Network/Routes`` (unary).
@@ -139,7 +140,7 @@ class AsyncNetworkClient:
         """
         return await self._channel.unary_unary("/network.Network/Routes", request, network_dot_network__pb2.RoutesResponse, timeout=timeout, metadata=metadata)
 
-    async def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ServicesResponse:
+    async def services(self, request: network_dot_network__pb2.ServicesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.ServicesResponse:
         """Services returns the names of the services reachable in the network.
 
         Calls ``/network.Network/Services`` (unary).
@@ -149,7 +150,7 @@ class AsyncNetworkClient:
         """
         return await self._channel.unary_unary("/network.Network/Services", request, network_dot_network__pb2.ServicesResponse, timeout=timeout, metadata=metadata)
 
-    async def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.StatusResponse:
+    async def status(self, request: network_dot_network__pb2.StatusRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> network_dot_network__pb2.StatusResponse:
         """Status returns the health status of this network node.
 
         Calls ``/network.Network/Status`` (unary).

@@ -3,6 +3,7 @@
 """Typed clients for the services of registry/registry.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -18,12 +19,12 @@ class RegistryClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "registry.Registry"
+    SERVICE_NAME: ClassVar[_builtins.str] = "registry.Registry"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.GetResponse:
+    def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.GetResponse:
         """GetService returns every registered version of the named service. Any
         caller may read the public domain "micro"; other domains require access
         to that namespace. Fails with NotFound (404) when the service is not
@@ -36,7 +37,7 @@ class RegistryClient:
         """
         return self._channel.unary_unary("/registry.Registry/GetService", request, registry_dot_registry__pb2.GetResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Register adds or refreshes a service and its nodes. Requires an admin of
         the domain given in options.
 
@@ -47,7 +48,7 @@ class RegistryClient:
         """
         return self._channel.unary_unary("/registry.Registry/Register", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Deregister removes the nodes of a service. Requires an admin of the
         domain given in options.
 
@@ -58,7 +59,7 @@ class RegistryClient:
         """
         return self._channel.unary_unary("/registry.Registry/Deregister", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.ListResponse:
+    def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> registry_dot_registry__pb2.ListResponse:
         """ListServices returns all services registered in a domain. Any caller may
         read the public domain "micro".
 
@@ -69,7 +70,7 @@ class RegistryClient:
         """
         return self._channel.unary_unary("/registry.Registry/ListServices", request, registry_dot_registry__pb2.ListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[registry_dot_registry__pb2.Result]:
+    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[registry_dot_registry__pb2.Result]:
         """Watch streams a Result for every registration change until the client
         cancels the call.
 
@@ -89,12 +90,12 @@ class AsyncRegistryClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "registry.Registry"
+    SERVICE_NAME: ClassVar[_builtins.str] = "registry.Registry"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.GetResponse:
+    async def get_service(self, request: registry_dot_registry__pb2.GetRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.GetResponse:
         """GetService returns every registered version of the named service. Any
         caller may read the public domain "micro"; other domains require access
         to that namespace. Fails with NotFound (404) when the service is not
@@ -107,7 +108,7 @@ class AsyncRegistryClient:
         """
         return await self._channel.unary_unary("/registry.Registry/GetService", request, registry_dot_registry__pb2.GetResponse, timeout=timeout, metadata=metadata)
 
-    async def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    async def register(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Register adds or refreshes a service and its nodes. Requires an admin of
         the domain given in options.
 
@@ -118,7 +119,7 @@ class AsyncRegistryClient:
         """
         return await self._channel.unary_unary("/registry.Registry/Register", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata)
 
-    async def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
+    async def deregister(self, request: registry_dot_registry__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.EmptyResponse:
         """Deregister removes the nodes of a service. Requires an admin of the
         domain given in options.
 
@@ -129,7 +130,7 @@ class AsyncRegistryClient:
         """
         return await self._channel.unary_unary("/registry.Registry/Deregister", request, registry_dot_registry__pb2.EmptyResponse, timeout=timeout, metadata=metadata)
 
-    async def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.ListResponse:
+    async def list_services(self, request: registry_dot_registry__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> registry_dot_registry__pb2.ListResponse:
         """ListServices returns all services registered in a domain. Any caller may
         read the public domain "micro".
 
@@ -140,7 +141,7 @@ class AsyncRegistryClient:
         """
         return await self._channel.unary_unary("/registry.Registry/ListServices", request, registry_dot_registry__pb2.ListResponse, timeout=timeout, metadata=metadata)
 
-    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[registry_dot_registry__pb2.Result]:
+    def watch(self, request: registry_dot_registry__pb2.WatchRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[registry_dot_registry__pb2.Result]:
         """Watch streams a Result for every registration change until the client
         cancels the call.
 

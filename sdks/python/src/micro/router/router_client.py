@@ -3,6 +3,7 @@
 """Typed clients for the services of router/router.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -18,12 +19,12 @@ class RouterClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "router.Router"
+    SERVICE_NAME: ClassVar[_builtins.str] = "router.Router"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.LookupResponse:
+    def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.LookupResponse:
         """Lookup returns the routes to a service, filtered by the given options.
 
         Calls ``/router.Router/Lookup`` (unary).
@@ -33,7 +34,7 @@ class RouterClient:
         """
         return self._channel.unary_unary("/router.Router/Lookup", request, router_dot_router__pb2.LookupResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[router_dot_router__pb2.Event]:
+    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[router_dot_router__pb2.Event]:
         """Watch streams an Event for every change to the routing table until the
         client cancels the call.
 
@@ -53,12 +54,12 @@ class AsyncRouterClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "router.Router"
+    SERVICE_NAME: ClassVar[_builtins.str] = "router.Router"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.LookupResponse:
+    async def lookup(self, request: router_dot_router__pb2.LookupRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.LookupResponse:
         """Lookup returns the routes to a service, filtered by the given options.
 
         Calls ``/router.Router/Lookup`` (unary).
@@ -68,7 +69,7 @@ class AsyncRouterClient:
         """
         return await self._channel.unary_unary("/router.Router/Lookup", request, router_dot_router__pb2.LookupResponse, timeout=timeout, metadata=metadata)
 
-    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[router_dot_router__pb2.Event]:
+    def watch(self, request: router_dot_router__pb2.WatchRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[router_dot_router__pb2.Event]:
         """Watch streams an Event for every change to the routing table until the
         client cancels the call.
 
@@ -89,12 +90,12 @@ class TableClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "router.Table"
+    SERVICE_NAME: ClassVar[_builtins.str] = "router.Table"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.CreateResponse:
+    def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.CreateResponse:
         """Create adds a route to the table.
 
         Calls ``/router.Table/Create`` (unary).
@@ -104,7 +105,7 @@ class TableClient:
         """
         return self._channel.unary_unary("/router.Table/Create", request, router_dot_router__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.DeleteResponse:
+    def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.DeleteResponse:
         """Delete removes a route from the table.
 
         Calls ``/router.Table/Delete`` (unary).
@@ -114,7 +115,7 @@ class TableClient:
         """
         return self._channel.unary_unary("/router.Table/Delete", request, router_dot_router__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.UpdateResponse:
+    def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.UpdateResponse:
         """Update replaces an existing route in the table.
 
         Calls ``/router.Table/Update`` (unary).
@@ -124,7 +125,7 @@ class TableClient:
         """
         return self._channel.unary_unary("/router.Table/Update", request, router_dot_router__pb2.UpdateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.ReadResponse:
+    def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> router_dot_router__pb2.ReadResponse:
         """Read returns the routes of a service, or every route when no service is
         given.
 
@@ -144,12 +145,12 @@ class AsyncTableClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "router.Table"
+    SERVICE_NAME: ClassVar[_builtins.str] = "router.Table"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.CreateResponse:
+    async def create(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.CreateResponse:
         """Create adds a route to the table.
 
         Calls ``/router.Table/Create`` (unary).
@@ -159,7 +160,7 @@ class AsyncTableClient:
         """
         return await self._channel.unary_unary("/router.Table/Create", request, router_dot_router__pb2.CreateResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.DeleteResponse:
+    async def delete(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.DeleteResponse:
         """Delete removes a route from the table.
 
         Calls ``/router.Table/Delete`` (unary).
@@ -169,7 +170,7 @@ class AsyncTableClient:
         """
         return await self._channel.unary_unary("/router.Table/Delete", request, router_dot_router__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
 
-    async def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.UpdateResponse:
+    async def update(self, request: router_dot_router__pb2.Route, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.UpdateResponse:
         """Update replaces an existing route in the table.
 
         Calls ``/router.Table/Update`` (unary).
@@ -179,7 +180,7 @@ class AsyncTableClient:
         """
         return await self._channel.unary_unary("/router.Table/Update", request, router_dot_router__pb2.UpdateResponse, timeout=timeout, metadata=metadata)
 
-    async def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.ReadResponse:
+    async def read(self, request: router_dot_router__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> router_dot_router__pb2.ReadResponse:
         """Read returns the routes of a service, or every route when no service is
         given.
 

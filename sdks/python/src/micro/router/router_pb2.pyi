@@ -10,7 +10,7 @@ from typing import Any as _Any, ClassVar as _ClassVar, Iterable as _Iterable, Ma
 DESCRIPTOR: _descriptor.FileDescriptor
 
 
-class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+class EventType(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     """EventType is the kind of change a routing table event reports.
     """
 

@@ -3,6 +3,7 @@
 """Typed clients for the services of runtime/runtime.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -21,12 +22,12 @@ class RuntimeClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Runtime"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Runtime"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.CreateResponse:
+    def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.CreateResponse:
         """Create creates a resource: a service, namespace, network policy or
         resource quota. Fails with BadRequest (400) "blank resource" when no
         resource is set.
@@ -38,7 +39,7 @@ class RuntimeClient:
         """
         return self._channel.unary_unary("/runtime.Runtime/Create", request, runtime_dot_runtime__pb2.CreateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.ReadResponse:
+    def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.ReadResponse:
         """Read returns the services matching the read options.
 
         Calls ``/runtime.Runtime/Read`` (unary).
@@ -48,7 +49,7 @@ class RuntimeClient:
         """
         return self._channel.unary_unary("/runtime.Runtime/Read", request, runtime_dot_runtime__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
+    def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
         """Delete deletes a resource. Fails with BadRequest (400) "blank resource"
         when no resource is set.
 
@@ -59,7 +60,7 @@ class RuntimeClient:
         """
         return self._channel.unary_unary("/runtime.Runtime/Delete", request, runtime_dot_runtime__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
+    def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
         """Update updates a resource, for example redeploying a service. Fails with
         BadRequest (400) "blank resource" when no resource is set.
 
@@ -70,7 +71,7 @@ class RuntimeClient:
         """
         return self._channel.unary_unary("/runtime.Runtime/Update", request, runtime_dot_runtime__pb2.UpdateResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.LogRecord]:
+    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.LogRecord]:
         """Logs streams log records of a service. With stream set the call stays
         open and follows new records until the client cancels it.
 
@@ -93,12 +94,12 @@ class AsyncRuntimeClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Runtime"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Runtime"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.CreateResponse:
+    async def create(self, request: runtime_dot_runtime__pb2.CreateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.CreateResponse:
         """Create creates a resource: a service, namespace, network policy or
         resource quota. Fails with BadRequest (400) "blank resource" when no
         resource is set.
@@ -110,7 +111,7 @@ class AsyncRuntimeClient:
         """
         return await self._channel.unary_unary("/runtime.Runtime/Create", request, runtime_dot_runtime__pb2.CreateResponse, timeout=timeout, metadata=metadata)
 
-    async def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.ReadResponse:
+    async def read(self, request: runtime_dot_runtime__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.ReadResponse:
         """Read returns the services matching the read options.
 
         Calls ``/runtime.Runtime/Read`` (unary).
@@ -120,7 +121,7 @@ class AsyncRuntimeClient:
         """
         return await self._channel.unary_unary("/runtime.Runtime/Read", request, runtime_dot_runtime__pb2.ReadResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
+    async def delete(self, request: runtime_dot_runtime__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.DeleteResponse:
         """Delete deletes a resource. Fails with BadRequest (400) "blank resource"
         when no resource is set.
 
@@ -131,7 +132,7 @@ class AsyncRuntimeClient:
         """
         return await self._channel.unary_unary("/runtime.Runtime/Delete", request, runtime_dot_runtime__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
 
-    async def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
+    async def update(self, request: runtime_dot_runtime__pb2.UpdateRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UpdateResponse:
         """Update updates a resource, for example redeploying a service. Fails with
         BadRequest (400) "blank resource" when no resource is set.
 
@@ -142,7 +143,7 @@ class AsyncRuntimeClient:
         """
         return await self._channel.unary_unary("/runtime.Runtime/Update", request, runtime_dot_runtime__pb2.UpdateResponse, timeout=timeout, metadata=metadata)
 
-    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[runtime_dot_runtime__pb2.LogRecord]:
+    def logs(self, request: runtime_dot_runtime__pb2.LogsRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[runtime_dot_runtime__pb2.LogRecord]:
         """Logs streams log records of a service. With stream set the call stays
         open and follows new records until the client cancels it.
 
@@ -165,12 +166,12 @@ class SourceClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Source"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Source"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def upload(self, requests: Iterable[runtime_dot_runtime__pb2.UploadRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UploadResponse:
+    def upload(self, requests: Iterable[runtime_dot_runtime__pb2.UploadRequest], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> runtime_dot_runtime__pb2.UploadResponse:
         """Upload receives the source as a stream of chunks and returns the ID of
         the stored upload once the client closes the stream.
 
@@ -192,12 +193,12 @@ class AsyncSourceClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Source"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Source"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def upload(self, requests: Union[AsyncIterable[runtime_dot_runtime__pb2.UploadRequest], Iterable[runtime_dot_runtime__pb2.UploadRequest]], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UploadResponse:
+    async def upload(self, requests: Union[AsyncIterable[runtime_dot_runtime__pb2.UploadRequest], Iterable[runtime_dot_runtime__pb2.UploadRequest]], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> runtime_dot_runtime__pb2.UploadResponse:
         """Upload receives the source as a stream of chunks and returns the ID of
         the stored upload once the client closes the stream.
 
@@ -218,12 +219,12 @@ class BuildClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Build"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Build"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.BuildReadResponse]:
+    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[runtime_dot_runtime__pb2.BuildReadResponse]:
         """Read streams the latest build of a service in chunks. The service name
         and version are required.
 
@@ -243,12 +244,12 @@ class AsyncBuildClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "runtime.Build"
+    SERVICE_NAME: ClassVar[_builtins.str] = "runtime.Build"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[runtime_dot_runtime__pb2.BuildReadResponse]:
+    def read(self, request: runtime_dot_runtime__pb2.Service, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[runtime_dot_runtime__pb2.BuildReadResponse]:
         """Read streams the latest build of a service in chunks. The service name
         and version are required.
 

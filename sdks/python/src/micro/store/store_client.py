@@ -3,6 +3,7 @@
 """Typed clients for the services of store/store.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .. import _runtime
@@ -19,12 +20,12 @@ class StoreClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "store.Store"
+    SERVICE_NAME: ClassVar[_builtins.str] = "store.Store"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.ReadResponse:
+    def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.ReadResponse:
         """Read returns the records matching a key (or key prefix or suffix). An
         exact key that does not exist fails with NotFound (404); a prefix or
         suffix read that matches nothing returns no records.
@@ -36,7 +37,7 @@ class StoreClient:
         """
         return self._channel.unary_unary("/store.Store/Read", request, store_dot_store__pb2.ReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.WriteResponse:
+    def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.WriteResponse:
         """Write creates or replaces a record. Fails with BadRequest (400) when no
         record is given.
 
@@ -47,7 +48,7 @@ class StoreClient:
         """
         return self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DeleteResponse:
+    def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DeleteResponse:
         """Delete removes the record with the given key. Deleting a key that does
         not exist succeeds.
 
@@ -58,7 +59,7 @@ class StoreClient:
         """
         return self._channel.unary_unary("/store.Store/Delete", request, store_dot_store__pb2.DeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.ListResponse]:
+    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.ListResponse]:
         """List streams the keys of a table that match the list options. The keys
         arrive in one or more ListResponse messages.
 
@@ -69,7 +70,7 @@ class StoreClient:
         """
         return self._channel.unary_stream("/store.Store/List", request, store_dot_store__pb2.ListResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DatabasesResponse:
+    def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.DatabasesResponse:
         """Databases returns the names of all databases. Requires an admin of
         namespace "micro".
 
@@ -80,7 +81,7 @@ class StoreClient:
         """
         return self._channel.unary_unary("/store.Store/Databases", request, store_dot_store__pb2.DatabasesResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.TablesResponse:
+    def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.TablesResponse:
         """Tables returns the names of the tables in a database.
 
         Calls ``/store.Store/Tables`` (unary).
@@ -100,12 +101,12 @@ class AsyncStoreClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "store.Store"
+    SERVICE_NAME: ClassVar[_builtins.str] = "store.Store"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.ReadResponse:
+    async def read(self, request: store_dot_store__pb2.ReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.ReadResponse:
         """Read returns the records matching a key (or key prefix or suffix). An
         exact key that does not exist fails with NotFound (404); a prefix or
         suffix read that matches nothing returns no records.
@@ -117,7 +118,7 @@ class AsyncStoreClient:
         """
         return await self._channel.unary_unary("/store.Store/Read", request, store_dot_store__pb2.ReadResponse, timeout=timeout, metadata=metadata)
 
-    async def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.WriteResponse:
+    async def write(self, request: store_dot_store__pb2.WriteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.WriteResponse:
         """Write creates or replaces a record. Fails with BadRequest (400) when no
         record is given.
 
@@ -128,7 +129,7 @@ class AsyncStoreClient:
         """
         return await self._channel.unary_unary("/store.Store/Write", request, store_dot_store__pb2.WriteResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DeleteResponse:
+    async def delete(self, request: store_dot_store__pb2.DeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DeleteResponse:
         """Delete removes the record with the given key. Deleting a key that does
         not exist succeeds.
 
@@ -139,7 +140,7 @@ class AsyncStoreClient:
         """
         return await self._channel.unary_unary("/store.Store/Delete", request, store_dot_store__pb2.DeleteResponse, timeout=timeout, metadata=metadata)
 
-    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[store_dot_store__pb2.ListResponse]:
+    def list(self, request: store_dot_store__pb2.ListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[store_dot_store__pb2.ListResponse]:
         """List streams the keys of a table that match the list options. The keys
         arrive in one or more ListResponse messages.
 
@@ -150,7 +151,7 @@ class AsyncStoreClient:
         """
         return self._channel.unary_stream("/store.Store/List", request, store_dot_store__pb2.ListResponse, timeout=timeout, metadata=metadata)
 
-    async def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DatabasesResponse:
+    async def databases(self, request: store_dot_store__pb2.DatabasesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.DatabasesResponse:
         """Databases returns the names of all databases. Requires an admin of
         namespace "micro".
 
@@ -161,7 +162,7 @@ class AsyncStoreClient:
         """
         return await self._channel.unary_unary("/store.Store/Databases", request, store_dot_store__pb2.DatabasesResponse, timeout=timeout, metadata=metadata)
 
-    async def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.TablesResponse:
+    async def tables(self, request: store_dot_store__pb2.TablesRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.TablesResponse:
         """Tables returns the names of the tables in a database.
 
         Calls ``/store.Store/Tables`` (unary).
@@ -183,12 +184,12 @@ class BlobStoreClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "store.BlobStore"
+    SERVICE_NAME: ClassVar[_builtins.str] = "store.BlobStore"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.BlobReadResponse]:
+    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[store_dot_store__pb2.BlobReadResponse]:
         """Read streams the blob stored under a key in chunks. Fails with NotFound
         (404) when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -200,7 +201,7 @@ class BlobStoreClient:
         """
         return self._channel.unary_stream("/store.BlobStore/Read", request, store_dot_store__pb2.BlobReadResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def write(self, requests: Iterable[store_dot_store__pb2.BlobWriteRequest], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobWriteResponse:
+    def write(self, requests: Iterable[store_dot_store__pb2.BlobWriteRequest], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobWriteResponse:
         """Write receives a blob as a stream of chunks and stores it when the client
         closes the stream. The key and options are taken from the first message.
         Fails with BadRequest (400) when the key is missing or no data was sent.
@@ -212,7 +213,7 @@ class BlobStoreClient:
         """
         return self._channel.stream_unary("/store.BlobStore/Write", requests, store_dot_store__pb2.BlobWriteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobDeleteResponse:
+    def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobDeleteResponse:
         """Delete removes the blob stored under a key. Fails with NotFound (404)
         when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -224,7 +225,7 @@ class BlobStoreClient:
         """
         return self._channel.unary_unary("/store.BlobStore/Delete", request, store_dot_store__pb2.BlobDeleteResponse, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobListResponse:
+    def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> store_dot_store__pb2.BlobListResponse:
         """List returns the keys of the blobs in a namespace, optionally filtered by
         prefix.
 
@@ -246,12 +247,12 @@ class AsyncBlobStoreClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "store.BlobStore"
+    SERVICE_NAME: ClassVar[_builtins.str] = "store.BlobStore"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[store_dot_store__pb2.BlobReadResponse]:
+    def read(self, request: store_dot_store__pb2.BlobReadRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[store_dot_store__pb2.BlobReadResponse]:
         """Read streams the blob stored under a key in chunks. Fails with NotFound
         (404) when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -263,7 +264,7 @@ class AsyncBlobStoreClient:
         """
         return self._channel.unary_stream("/store.BlobStore/Read", request, store_dot_store__pb2.BlobReadResponse, timeout=timeout, metadata=metadata)
 
-    async def write(self, requests: Union[AsyncIterable[store_dot_store__pb2.BlobWriteRequest], Iterable[store_dot_store__pb2.BlobWriteRequest]], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobWriteResponse:
+    async def write(self, requests: Union[AsyncIterable[store_dot_store__pb2.BlobWriteRequest], Iterable[store_dot_store__pb2.BlobWriteRequest]], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobWriteResponse:
         """Write receives a blob as a stream of chunks and stores it when the client
         closes the stream. The key and options are taken from the first message.
         Fails with BadRequest (400) when the key is missing or no data was sent.
@@ -275,7 +276,7 @@ class AsyncBlobStoreClient:
         """
         return await self._channel.stream_unary("/store.BlobStore/Write", requests, store_dot_store__pb2.BlobWriteResponse, timeout=timeout, metadata=metadata)
 
-    async def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobDeleteResponse:
+    async def delete(self, request: store_dot_store__pb2.BlobDeleteRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobDeleteResponse:
         """Delete removes the blob stored under a key. Fails with NotFound (404)
         when the blob does not exist and BadRequest (400) when the key is
         missing.
@@ -287,7 +288,7 @@ class AsyncBlobStoreClient:
         """
         return await self._channel.unary_unary("/store.BlobStore/Delete", request, store_dot_store__pb2.BlobDeleteResponse, timeout=timeout, metadata=metadata)
 
-    async def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobListResponse:
+    async def list(self, request: store_dot_store__pb2.BlobListRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> store_dot_store__pb2.BlobListResponse:
         """List returns the keys of the blobs in a namespace, optionally filtered by
         prefix.
 

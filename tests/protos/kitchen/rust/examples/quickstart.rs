@@ -7,7 +7,7 @@ use micro_kitchen::Micro;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = std::env::var("MICRO_ADDRESS").unwrap_or_else(|_| "127.0.0.1:8081".to_owned());
     let micro = Micro::builder(address).connect().await?;
-    let response = micro.kitchen_sink().echo(<micro_kitchen::pb::micro::kitchen::v1::EchoRequest>::default()).await?;
+    let response = micro.kitchen_sink().echo(<micro_kitchen::pb::micro::kitchen::v1::EchoRequest as Default>::default()).await?;
     println!("{:?}", response.into_inner());
     Ok(())
 }

@@ -52,8 +52,8 @@ impl KitchenSinkClient {
     ) -> Result<tonic::Response<pb::micro::kitchen::v1::EchoResponse>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.echo(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::micro::kitchen::v1::kitchen_sink_client::KitchenSinkClient::echo(&mut client, request).await }
         })
         .await
     }
@@ -69,8 +69,8 @@ impl KitchenSinkClient {
         &self,
         request: impl tonic::IntoRequest<pb::micro::kitchen::v1::EchoRequest>,
     ) -> Result<tonic::Response<Streaming<pb::micro::kitchen::v1::EchoResponse>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.echo_stream(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::micro::kitchen::v1::kitchen_sink_client::KitchenSinkClient::echo_stream(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 
@@ -86,8 +86,8 @@ impl KitchenSinkClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::micro::kitchen::v1::EchoRequest>,
     ) -> Result<tonic::Response<pb::micro::kitchen::v1::CollectResponse>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.collect(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::micro::kitchen::v1::kitchen_sink_client::KitchenSinkClient::collect(&mut client, request).await };
         runtime::once(&self.shared, request.into_streaming_request(), call).await
     }
 
@@ -104,8 +104,8 @@ impl KitchenSinkClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::micro::kitchen::v1::EchoRequest>,
     ) -> Result<tonic::Response<Streaming<pb::micro::kitchen::v1::EchoResponse>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.chat(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::micro::kitchen::v1::kitchen_sink_client::KitchenSinkClient::chat(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_streaming_request(), call).await
     }
 
@@ -122,8 +122,8 @@ impl KitchenSinkClient {
     ) -> Result<tonic::Response<()>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.ping(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::micro::kitchen::v1::kitchen_sink_client::KitchenSinkClient::ping(&mut client, request).await }
         })
         .await
     }

@@ -26,7 +26,7 @@ use crate::runtime::{MicroInterceptor, Shared, Transport, UserInterceptor};
 ///     .namespace("micro")
 ///     .connect()
 ///     .await?;
-/// let request = <micro_kitchen::pb::micro::kitchen::v1::EchoRequest>::default();
+/// let request = <micro_kitchen::pb::micro::kitchen::v1::EchoRequest as Default>::default();
 /// let response = micro.kitchen_sink().echo(request).await?;
 /// # Ok(())
 /// # }

@@ -7,7 +7,7 @@ use micro_client::Micro;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = std::env::var("MICRO_ADDRESS").unwrap_or_else(|_| "127.0.0.1:8081".to_owned());
     let micro = Micro::builder(address).connect().await?;
-    let response = micro.shop_service().get_order(<micro_client::pb::acme::shop::v1::GetOrderRequest>::default()).await?;
+    let response = micro.shop_service().get_order(<micro_client::pb::acme::shop::v1::GetOrderRequest as Default>::default()).await?;
     println!("{:?}", response.into_inner());
     Ok(())
 }

@@ -45,8 +45,8 @@ impl ShopServiceClient {
     ) -> Result<tonic::Response<pb::acme::shop::v1::Order>, Error> {
         let client = &self.inner;
         runtime::unary(&self.shared, request.into_request(), |request| {
-            let mut client = client.clone();
-            async move { client.get_order(request).await }
+            let mut client = Clone::clone(client);
+            async move { pb::acme::shop::v1::shop_service_client::ShopServiceClient::get_order(&mut client, request).await }
         })
         .await
     }
@@ -62,8 +62,8 @@ impl ShopServiceClient {
         &self,
         request: impl tonic::IntoRequest<pb::acme::shop::v1::WatchOrdersRequest>,
     ) -> Result<tonic::Response<Streaming<pb::acme::shop::v1::Order>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.watch_orders(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::acme::shop::v1::shop_service_client::ShopServiceClient::watch_orders(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_request(), call).await
     }
 
@@ -78,8 +78,8 @@ impl ShopServiceClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::acme::shop::v1::Order>,
     ) -> Result<tonic::Response<pb::acme::shop::v1::ImportSummary>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.import_orders(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::acme::shop::v1::shop_service_client::ShopServiceClient::import_orders(&mut client, request).await };
         runtime::once(&self.shared, request.into_streaming_request(), call).await
     }
 
@@ -98,8 +98,8 @@ impl ShopServiceClient {
         &self,
         request: impl tonic::IntoStreamingRequest<Message = pb::acme::shop::v1::Order>,
     ) -> Result<tonic::Response<Streaming<pb::acme::shop::v1::Order>>, Error> {
-        let mut client = self.inner.clone();
-        let call = |request| async move { client.chat(request).await };
+        let mut client = Clone::clone(&self.inner);
+        let call = |request| async move { pb::acme::shop::v1::shop_service_client::ShopServiceClient::chat(&mut client, request).await };
         runtime::streaming(&self.shared, request.into_streaming_request(), call).await
     }
 }

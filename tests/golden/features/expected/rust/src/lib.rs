@@ -12,6 +12,8 @@
 #[path = "gen/mod.rs"]
 #[allow(
     missing_docs,
+    non_camel_case_types, // tonic's `<rpc>Stream` types keep the rpc's proto name (`foo_barStream`)
+    non_snake_case,
     unreachable_pub,
     clippy::all,
     clippy::pedantic,

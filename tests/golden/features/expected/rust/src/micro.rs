@@ -26,7 +26,7 @@ use crate::runtime::{MicroInterceptor, Shared, Transport, UserInterceptor};
 ///     .namespace("micro")
 ///     .connect()
 ///     .await?;
-/// let request = <micro_client::pb::acme::shop::v1::GetOrderRequest>::default();
+/// let request = <micro_client::pb::acme::shop::v1::GetOrderRequest as Default>::default();
 /// let response = micro.shop_service().get_order(request).await?;
 /// # Ok(())
 /// # }

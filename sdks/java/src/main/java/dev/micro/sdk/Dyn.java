@@ -32,19 +32,19 @@ public final class Dyn {
       .add(com.google.protobuf.Struct.getDescriptor())
       .add(com.google.protobuf.Timestamp.getDescriptor())
       .add(com.google.protobuf.DoubleValue.getDescriptor())
-      .add(dev.micro.sdk.api.ApiProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.auth.AuthProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.broker.BrokerProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.client.ClientProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.config.ConfigProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.debug.DebugProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.errors.ErrorsProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.events.EventsProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.network.NetworkProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.registry.RegistryProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.router.RouterProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.runtime.RuntimeProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.store.StoreProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.api.ApiOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.auth.AuthOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.broker.BrokerOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.client.ClientOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.config.ConfigOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.debug.DebugOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.errors.Errors.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.events.Events.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.network.NetworkOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.router.RouterOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.store.StoreOuterClass.getDescriptor().getMessageTypes())
       .build();
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
@@ -173,7 +173,7 @@ public final class Dyn {
   public static DynamicMessage fromJson(Descriptor descriptor, String json) throws InvalidProtocolBufferException {
     DynamicMessage.Builder builder = DynamicMessage.newBuilder(descriptor);
     PARSER.merge(json, builder);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The one-line text format of a message. */

@@ -11,4 +11,7 @@ public interface MicroMessage {
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
   String toJson();
+
+  /** Whether every required field (proto2) is set, here and in every message this one holds. */
+  boolean isInitialized();
 }

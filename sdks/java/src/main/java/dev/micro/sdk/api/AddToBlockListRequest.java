@@ -6,10 +6,10 @@ package dev.micro.sdk.api;
  * AddToBlockListRequest names the identifier to block and its namespace.
  */
 public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
-  private static final AddToBlockListRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final AddToBlockListRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String namespace_;
+  private final java.lang.String id_;
+  private final java.lang.String namespace_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.AddToBlockListRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("AddToBlockListRequest");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("AddToBlockListRequest");
   }
 
   /** The message with every field unset. */
@@ -46,26 +46,26 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Identifier to block, normally the ID of an account.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Namespace the identifier belongs to.
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), id_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), namespace_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
     builder.id_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.namespace_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -108,14 +108,14 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static AddToBlockListRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, AddToBlockListRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.AddToBlockListRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -129,7 +129,7 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -142,25 +142,31 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static AddToBlockListRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static AddToBlockListRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -173,26 +179,26 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(namespace_, that.namespace_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, namespace_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "AddToBlockListRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link AddToBlockListRequest}. */
   public static final class Builder {
-    private String id_ = "";
-    private String namespace_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String namespace_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -204,7 +210,7 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -215,8 +221,20 @@ public final class AddToBlockListRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public AddToBlockListRequest build() {
+      AddToBlockListRequest message = new AddToBlockListRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public AddToBlockListRequest buildPartial() {
       return new AddToBlockListRequest(this);
     }
   }

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ApiClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "api.Api";
+  public static final java.lang.String SERVICE_NAME = "api.Api";
 
   /** The gRPC method {@code api.Api/AddToBlockList}. */
   public static final MethodDescriptor<dev.micro.sdk.api.AddToBlockListRequest, dev.micro.sdk.api.AddToBlockListResponse> METHOD_ADD_TO_BLOCK_LIST =

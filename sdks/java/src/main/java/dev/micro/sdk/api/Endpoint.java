@@ -8,12 +8,12 @@ package dev.micro.sdk.api;
  * in v3.19.0.
  */
 public final class Endpoint implements dev.micro.sdk.MicroMessage {
-  private static final Endpoint DEFAULT_INSTANCE = new Builder().build();
+  private static final Endpoint DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final java.util.List<String> host_;
-  private final java.util.List<String> path_;
-  private final java.util.List<String> method_;
+  private final java.lang.String name_;
+  private final java.util.List<java.lang.String> host_;
+  private final java.util.List<java.lang.String> path_;
+  private final java.util.List<java.lang.String> method_;
   private final boolean stream_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -29,7 +29,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.Endpoint}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("Endpoint");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("Endpoint");
   }
 
   /** The message with every field unset. */
@@ -57,28 +57,28 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the endpoint, for example "Greeter.Hello".
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Host names the endpoint is served on.
    */
-  public java.util.List<String> getHostList() {
+  public java.util.List<java.lang.String> getHostList() {
     return host_;
   }
 
   /**
    * HTTP path patterns that map to the endpoint.
    */
-  public java.util.List<String> getPathList() {
+  public java.util.List<java.lang.String> getPathList() {
     return path_;
   }
 
   /**
    * HTTP methods accepted by the endpoint, for example "GET" or "POST".
    */
-  public java.util.List<String> getMethodList() {
+  public java.util.List<java.lang.String> getMethodList() {
     return method_;
   }
 
@@ -90,7 +90,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -100,7 +100,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), method_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), stream_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -113,7 +113,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     builder.method_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.stream_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -126,13 +126,13 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     if (!name_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(1, name_);
     }
-    for (String e : host_) {
+    for (java.lang.String e : host_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, e);
     }
-    for (String e : path_) {
+    for (java.lang.String e : path_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(3, e);
     }
-    for (String e : method_) {
+    for (java.lang.String e : method_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(4, e);
     }
     if (stream_) {
@@ -148,13 +148,13 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     if (!name_.isEmpty()) {
       output.writeString(1, name_);
     }
-    for (String e : host_) {
+    for (java.lang.String e : host_) {
       output.writeString(2, e);
     }
-    for (String e : path_) {
+    for (java.lang.String e : path_) {
       output.writeString(3, e);
     }
-    for (String e : method_) {
+    for (java.lang.String e : method_) {
       output.writeString(4, e);
     }
     if (stream_) {
@@ -164,14 +164,14 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Endpoint parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Endpoint::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.Endpoint::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -185,7 +185,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -207,25 +207,31 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Endpoint fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Endpoint fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -241,29 +247,29 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(stream_, that.stream_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, host_, path_, method_, stream_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Endpoint{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Endpoint}. */
   public static final class Builder {
-    private String name_ = "";
-    private java.util.List<String> host_ = new java.util.ArrayList<>();
-    private java.util.List<String> path_ = new java.util.ArrayList<>();
-    private java.util.List<String> method_ = new java.util.ArrayList<>();
+    private java.lang.String name_ = "";
+    private java.util.List<java.lang.String> host_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> path_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> method_ = new java.util.ArrayList<>();
     private boolean stream_ = false;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -275,14 +281,14 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code host}. */
-    public Builder addHost(String value) {
+    public Builder addHost(java.lang.String value) {
       this.host_.add(java.util.Objects.requireNonNull(value, "host"));
       return this;
     }
 
     /** Appends every value to {@code host}. */
-    public Builder addAllHost(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllHost(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addHost(value);
       }
       return this;
@@ -295,14 +301,14 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code path}. */
-    public Builder addPath(String value) {
+    public Builder addPath(java.lang.String value) {
       this.path_.add(java.util.Objects.requireNonNull(value, "path"));
       return this;
     }
 
     /** Appends every value to {@code path}. */
-    public Builder addAllPath(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllPath(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addPath(value);
       }
       return this;
@@ -315,14 +321,14 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code method}. */
-    public Builder addMethod(String value) {
+    public Builder addMethod(java.lang.String value) {
       this.method_.add(java.util.Objects.requireNonNull(value, "method"));
       return this;
     }
 
     /** Appends every value to {@code method}. */
-    public Builder addAllMethod(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllMethod(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addMethod(value);
       }
       return this;
@@ -346,8 +352,20 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Endpoint build() {
+      Endpoint message = new Endpoint(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Endpoint buildPartial() {
       return new Endpoint(this);
     }
   }

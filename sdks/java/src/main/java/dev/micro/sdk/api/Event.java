@@ -7,13 +7,13 @@ package dev.micro.sdk.api;
  * gateway's "event" handler.
  */
 public final class Event implements dev.micro.sdk.MicroMessage {
-  private static final Event DEFAULT_INSTANCE = new Builder().build();
+  private static final Event DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String id_;
+  private final java.lang.String name_;
+  private final java.lang.String id_;
   private final long timestamp_;
-  private final java.util.Map<String, dev.micro.sdk.api.Pair> header_;
-  private final String data_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_;
+  private final java.lang.String data_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -28,7 +28,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.Event}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("Event");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("Event");
   }
 
   /** The message with every field unset. */
@@ -56,7 +56,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the event, for example "login".
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
@@ -64,7 +64,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
    * Unique identifier of the event. The gateway builds it from the topic,
    * the event name and a random UUID.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -78,7 +78,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   /**
    * HTTP headers of the originating request, keyed by header name.
    */
-  public java.util.Map<String, dev.micro.sdk.api.Pair> getHeaderMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> getHeaderMap() {
     return header_;
   }
 
@@ -86,12 +86,12 @@ public final class Event implements dev.micro.sdk.MicroMessage {
    * The event payload: the request body, or the JSON-encoded query
    * parameters for a GET request.
    */
-  public String getData() {
+  public java.lang.String getData() {
     return data_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -101,7 +101,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), header_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), data_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -114,7 +114,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     builder.header_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.api.Pair::fromDynamic);
     builder.data_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -133,7 +133,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     if (timestamp_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeInt64Size(3, timestamp_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -156,7 +156,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     if (timestamp_ != 0L) {
       output.writeInt64(3, timestamp_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -172,14 +172,14 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Event parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Event::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.Event::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -193,7 +193,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -205,7 +205,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.api.Pair value = dev.micro.sdk.api.Pair.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -233,25 +233,31 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Event fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Event fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -267,29 +273,29 @@ public final class Event implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(data_, that.data_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, id_, timestamp_, header_, data_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Event{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Event}. */
   public static final class Builder {
-    private String name_ = "";
-    private String id_ = "";
+    private java.lang.String name_ = "";
+    private java.lang.String id_ = "";
     private long timestamp_ = 0L;
-    private java.util.Map<String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
-    private String data_ = "";
+    private java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
+    private java.lang.String data_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -301,7 +307,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -325,13 +331,13 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code header}. */
-    public Builder putHeader(String key, dev.micro.sdk.api.Pair value) {
+    public Builder putHeader(java.lang.String key, dev.micro.sdk.api.Pair value) {
       this.header_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "header"));
       return this;
     }
 
     /** Puts every entry into {@code header}. */
-    public Builder putAllHeader(java.util.Map<? extends String, ? extends dev.micro.sdk.api.Pair> values) {
+    public Builder putAllHeader(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.api.Pair> values) {
       values.forEach(this::putHeader);
       return this;
     }
@@ -343,7 +349,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code data}. */
-    public Builder setData(String value) {
+    public Builder setData(java.lang.String value) {
       this.data_ = java.util.Objects.requireNonNull(value, "data");
       return this;
     }
@@ -354,8 +360,20 @@ public final class Event implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Event build() {
+      Event message = new Event(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Event buildPartial() {
       return new Event(this);
     }
   }

@@ -6,10 +6,10 @@ package dev.micro.sdk.api;
  * Pair is one HTTP header, query or form key together with all of its values.
  */
 public final class Pair implements dev.micro.sdk.MicroMessage {
-  private static final Pair DEFAULT_INSTANCE = new Builder().build();
+  private static final Pair DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String key_;
-  private final java.util.List<String> values_;
+  private final java.lang.String key_;
+  private final java.util.List<java.lang.String> values_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.Pair}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("Pair");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("Pair");
   }
 
   /** The message with every field unset. */
@@ -46,26 +46,26 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
   /**
    * The header, query or form key.
    */
-  public String getKey() {
+  public java.lang.String getKey() {
     return key_;
   }
 
   /**
    * All values given for the key, in the order received.
    */
-  public java.util.List<String> getValuesList() {
+  public java.util.List<java.lang.String> getValuesList() {
     return values_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), key_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), values_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
     builder.key_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.values_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -88,7 +88,7 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
     if (!key_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(1, key_);
     }
-    for (String e : values_) {
+    for (java.lang.String e : values_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, e);
     }
     size += unknownFields.getSerializedSize();
@@ -101,21 +101,21 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
     if (!key_.isEmpty()) {
       output.writeString(1, key_);
     }
-    for (String e : values_) {
+    for (java.lang.String e : values_) {
       output.writeString(2, e);
     }
     unknownFields.writeTo(output);
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Pair parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Pair::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.Pair::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -129,7 +129,7 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.key_ = input.readStringRequireUtf8();
           break;
@@ -142,25 +142,31 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Pair fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Pair fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -173,26 +179,26 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(values_, that.values_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, key_, values_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Pair{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Pair}. */
   public static final class Builder {
-    private String key_ = "";
-    private java.util.List<String> values_ = new java.util.ArrayList<>();
+    private java.lang.String key_ = "";
+    private java.util.List<java.lang.String> values_ = new java.util.ArrayList<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code key}. */
-    public Builder setKey(String value) {
+    public Builder setKey(java.lang.String value) {
       this.key_ = java.util.Objects.requireNonNull(value, "key");
       return this;
     }
@@ -204,14 +210,14 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code values}. */
-    public Builder addValues(String value) {
+    public Builder addValues(java.lang.String value) {
       this.values_.add(java.util.Objects.requireNonNull(value, "values"));
       return this;
     }
 
     /** Appends every value to {@code values}. */
-    public Builder addAllValues(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllValues(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addValues(value);
       }
       return this;
@@ -223,8 +229,20 @@ public final class Pair implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Pair build() {
+      Pair message = new Pair(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Pair buildPartial() {
       return new Pair(this);
     }
   }

@@ -7,10 +7,10 @@ package dev.micro.sdk.api;
  * namespace.
  */
 public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMessage {
-  private static final RemoveFromBlockListRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final RemoveFromBlockListRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String namespace_;
+  private final java.lang.String id_;
+  private final java.lang.String namespace_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -22,7 +22,7 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
 
   /** The descriptor of {@code api.RemoveFromBlockListRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("RemoveFromBlockListRequest");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("RemoveFromBlockListRequest");
   }
 
   /** The message with every field unset. */
@@ -48,26 +48,26 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
    * Identifier to remove from the block list, normally the ID of an
    * account.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Namespace the identifier belongs to.
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), id_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), namespace_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -77,7 +77,7 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
     builder.id_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.namespace_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -110,14 +110,14 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static RemoveFromBlockListRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, RemoveFromBlockListRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.RemoveFromBlockListRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -131,7 +131,7 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -144,25 +144,31 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static RemoveFromBlockListRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static RemoveFromBlockListRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -175,26 +181,26 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
         && java.util.Objects.equals(namespace_, that.namespace_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, namespace_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "RemoveFromBlockListRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link RemoveFromBlockListRequest}. */
   public static final class Builder {
-    private String id_ = "";
-    private String namespace_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String namespace_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -206,7 +212,7 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -217,8 +223,20 @@ public final class RemoveFromBlockListRequest implements dev.micro.sdk.MicroMess
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public RemoveFromBlockListRequest build() {
+      RemoveFromBlockListRequest message = new RemoveFromBlockListRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public RemoveFromBlockListRequest buildPartial() {
       return new RemoveFromBlockListRequest(this);
     }
   }

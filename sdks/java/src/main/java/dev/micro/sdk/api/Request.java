@@ -7,15 +7,15 @@ package dev.micro.sdk.api;
  * "api" handler forwards it to the backend service's endpoint.
  */
 public final class Request implements dev.micro.sdk.MicroMessage {
-  private static final Request DEFAULT_INSTANCE = new Builder().build();
+  private static final Request DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String method_;
-  private final String path_;
-  private final java.util.Map<String, dev.micro.sdk.api.Pair> header_;
-  private final java.util.Map<String, dev.micro.sdk.api.Pair> get_;
-  private final java.util.Map<String, dev.micro.sdk.api.Pair> post_;
-  private final String body_;
-  private final String url_;
+  private final java.lang.String method_;
+  private final java.lang.String path_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> get_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> post_;
+  private final java.lang.String body_;
+  private final java.lang.String url_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -32,7 +32,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.Request}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("Request");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("Request");
   }
 
   /** The message with every field unset. */
@@ -62,35 +62,35 @@ public final class Request implements dev.micro.sdk.MicroMessage {
   /**
    * HTTP method of the request, for example "GET" or "POST".
    */
-  public String getMethod() {
+  public java.lang.String getMethod() {
     return method_;
   }
 
   /**
    * URL path of the request.
    */
-  public String getPath() {
+  public java.lang.String getPath() {
     return path_;
   }
 
   /**
    * HTTP request headers, keyed by header name.
    */
-  public java.util.Map<String, dev.micro.sdk.api.Pair> getHeaderMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> getHeaderMap() {
     return header_;
   }
 
   /**
    * URL query parameters, keyed by parameter name.
    */
-  public java.util.Map<String, dev.micro.sdk.api.Pair> getGetMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> getGetMap() {
     return get_;
   }
 
   /**
    * Form values of a URL-encoded form body, keyed by field name.
    */
-  public java.util.Map<String, dev.micro.sdk.api.Pair> getPostMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> getPostMap() {
     return post_;
   }
 
@@ -98,19 +98,19 @@ public final class Request implements dev.micro.sdk.MicroMessage {
    * Raw request body, set when the body is not a URL-encoded form
    * (application/x-www-form-urlencoded).
    */
-  public String getBody() {
+  public java.lang.String getBody() {
     return body_;
   }
 
   /**
    * The full request URL.
    */
-  public String getUrl() {
+  public java.lang.String getUrl() {
     return url_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -122,7 +122,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), body_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), url_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -137,7 +137,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     builder.body_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), null);
     builder.url_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -153,15 +153,15 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     if (!path_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, path_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(3) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : get_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : get_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : post_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : post_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(5) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -184,7 +184,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     if (!path_.isEmpty()) {
       output.writeString(2, path_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(3, 2);
       output.writeUInt32NoTag(entry);
@@ -193,7 +193,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
       output.writeUInt32NoTag(e.getValue().getSerializedSize());
       e.getValue().writeTo(output);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : get_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : get_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -202,7 +202,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
       output.writeUInt32NoTag(e.getValue().getSerializedSize());
       e.getValue().writeTo(output);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : post_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : post_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(5, 2);
       output.writeUInt32NoTag(entry);
@@ -221,14 +221,14 @@ public final class Request implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Request parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Request::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.Request::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -242,7 +242,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.method_ = input.readStringRequireUtf8();
           break;
@@ -251,7 +251,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
           break;
         case 26: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.api.Pair value = dev.micro.sdk.api.Pair.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -272,7 +272,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
         }
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.api.Pair value = dev.micro.sdk.api.Pair.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -293,7 +293,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
         }
         case 42: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.api.Pair value = dev.micro.sdk.api.Pair.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -324,25 +324,31 @@ public final class Request implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Request fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Request fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -360,31 +366,31 @@ public final class Request implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(url_, that.url_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, method_, path_, header_, get_, post_, body_, url_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Request{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Request}. */
   public static final class Builder {
-    private String method_ = "";
-    private String path_ = "";
-    private java.util.Map<String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
-    private java.util.Map<String, dev.micro.sdk.api.Pair> get_ = new java.util.LinkedHashMap<>();
-    private java.util.Map<String, dev.micro.sdk.api.Pair> post_ = new java.util.LinkedHashMap<>();
-    private String body_ = "";
-    private String url_ = "";
+    private java.lang.String method_ = "";
+    private java.lang.String path_ = "";
+    private java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> get_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> post_ = new java.util.LinkedHashMap<>();
+    private java.lang.String body_ = "";
+    private java.lang.String url_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code method}. */
-    public Builder setMethod(String value) {
+    public Builder setMethod(java.lang.String value) {
       this.method_ = java.util.Objects.requireNonNull(value, "method");
       return this;
     }
@@ -396,7 +402,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code path}. */
-    public Builder setPath(String value) {
+    public Builder setPath(java.lang.String value) {
       this.path_ = java.util.Objects.requireNonNull(value, "path");
       return this;
     }
@@ -408,13 +414,13 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code header}. */
-    public Builder putHeader(String key, dev.micro.sdk.api.Pair value) {
+    public Builder putHeader(java.lang.String key, dev.micro.sdk.api.Pair value) {
       this.header_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "header"));
       return this;
     }
 
     /** Puts every entry into {@code header}. */
-    public Builder putAllHeader(java.util.Map<? extends String, ? extends dev.micro.sdk.api.Pair> values) {
+    public Builder putAllHeader(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.api.Pair> values) {
       values.forEach(this::putHeader);
       return this;
     }
@@ -426,13 +432,13 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code get}. */
-    public Builder putGet(String key, dev.micro.sdk.api.Pair value) {
+    public Builder putGet(java.lang.String key, dev.micro.sdk.api.Pair value) {
       this.get_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "get"));
       return this;
     }
 
     /** Puts every entry into {@code get}. */
-    public Builder putAllGet(java.util.Map<? extends String, ? extends dev.micro.sdk.api.Pair> values) {
+    public Builder putAllGet(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.api.Pair> values) {
       values.forEach(this::putGet);
       return this;
     }
@@ -444,13 +450,13 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code post}. */
-    public Builder putPost(String key, dev.micro.sdk.api.Pair value) {
+    public Builder putPost(java.lang.String key, dev.micro.sdk.api.Pair value) {
       this.post_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "post"));
       return this;
     }
 
     /** Puts every entry into {@code post}. */
-    public Builder putAllPost(java.util.Map<? extends String, ? extends dev.micro.sdk.api.Pair> values) {
+    public Builder putAllPost(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.api.Pair> values) {
       values.forEach(this::putPost);
       return this;
     }
@@ -462,7 +468,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code body}. */
-    public Builder setBody(String value) {
+    public Builder setBody(java.lang.String value) {
       this.body_ = java.util.Objects.requireNonNull(value, "body");
       return this;
     }
@@ -474,7 +480,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code url}. */
-    public Builder setUrl(String value) {
+    public Builder setUrl(java.lang.String value) {
       this.url_ = java.util.Objects.requireNonNull(value, "url");
       return this;
     }
@@ -485,8 +491,20 @@ public final class Request implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Request build() {
+      Request message = new Request(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Request buildPartial() {
       return new Request(this);
     }
   }

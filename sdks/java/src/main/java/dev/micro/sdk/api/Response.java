@@ -7,11 +7,11 @@ package dev.micro.sdk.api;
  * backend service to the gateway's "api" handler.
  */
 public final class Response implements dev.micro.sdk.MicroMessage {
-  private static final Response DEFAULT_INSTANCE = new Builder().build();
+  private static final Response DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final int statusCode_;
-  private final java.util.Map<String, dev.micro.sdk.api.Pair> header_;
-  private final String body_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_;
+  private final java.lang.String body_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -24,7 +24,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code api.Response}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.api.ApiProto.getDescriptor().findMessageTypeByName("Response");
+    return dev.micro.sdk.api.ApiOuterClass.getDescriptor().findMessageTypeByName("Response");
   }
 
   /** The message with every field unset. */
@@ -58,19 +58,19 @@ public final class Response implements dev.micro.sdk.MicroMessage {
   /**
    * HTTP response headers, keyed by header name.
    */
-  public java.util.Map<String, dev.micro.sdk.api.Pair> getHeaderMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> getHeaderMap() {
     return header_;
   }
 
   /**
    * Response body sent to the client as is.
    */
-  public String getBody() {
+  public java.lang.String getBody() {
     return body_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -78,7 +78,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), header_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), body_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -89,7 +89,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     builder.header_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.api.Pair::fromDynamic);
     builder.body_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -102,7 +102,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     if (statusCode_ != 0) {
       size += com.google.protobuf.CodedOutputStream.computeInt32Size(1, statusCode_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -119,7 +119,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     if (statusCode_ != 0) {
       output.writeInt32(1, statusCode_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.api.Pair> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(2, 2);
       output.writeUInt32NoTag(entry);
@@ -135,14 +135,14 @@ public final class Response implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Response parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Response::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.api.Response::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -156,13 +156,13 @@ public final class Response implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 8:
           builder.statusCode_ = input.readInt32();
           break;
         case 18: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.api.Pair value = dev.micro.sdk.api.Pair.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -190,25 +190,31 @@ public final class Response implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Response fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Response fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -222,21 +228,21 @@ public final class Response implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(body_, that.body_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, statusCode_, header_, body_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Response{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Response}. */
   public static final class Builder {
     private int statusCode_ = 0;
-    private java.util.Map<String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
-    private String body_ = "";
+    private java.util.Map<java.lang.String, dev.micro.sdk.api.Pair> header_ = new java.util.LinkedHashMap<>();
+    private java.lang.String body_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
@@ -254,13 +260,13 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code header}. */
-    public Builder putHeader(String key, dev.micro.sdk.api.Pair value) {
+    public Builder putHeader(java.lang.String key, dev.micro.sdk.api.Pair value) {
       this.header_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "header"));
       return this;
     }
 
     /** Puts every entry into {@code header}. */
-    public Builder putAllHeader(java.util.Map<? extends String, ? extends dev.micro.sdk.api.Pair> values) {
+    public Builder putAllHeader(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.api.Pair> values) {
       values.forEach(this::putHeader);
       return this;
     }
@@ -272,7 +278,7 @@ public final class Response implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code body}. */
-    public Builder setBody(String value) {
+    public Builder setBody(java.lang.String value) {
       this.body_ = java.util.Objects.requireNonNull(value, "body");
       return this;
     }
@@ -283,8 +289,20 @@ public final class Response implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Response build() {
+      Response message = new Response(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Response buildPartial() {
       return new Response(this);
     }
   }

@@ -21,24 +21,25 @@ public enum Access {
   /** A number this version of the enum does not know. */
   UNRECOGNIZED(-1);
 
-  private final int number;
+  // `$` keeps the field apart from every constant: proto names cannot contain it.
+  private final int number$;
 
   Access(int number) {
-    this.number = number;
+    this.number$ = number;
   }
 
   /** The proto number; throws for {@code UNRECOGNIZED}. */
   public int getNumber() {
     if (this == UNRECOGNIZED) {
-      throw new IllegalArgumentException("UNRECOGNIZED has no number");
+      throw new java.lang.IllegalArgumentException("UNRECOGNIZED has no number");
     }
-    return number;
+    return number$;
   }
 
   /** The constant with this number (the first, for aliases), or {@code null}. */
   public static Access forNumber(int number) {
     for (Access value : values()) {
-      if (value != UNRECOGNIZED && value.number == number) {
+      if (value != UNRECOGNIZED && value.number$ == number) {
         return value;
       }
     }
@@ -47,6 +48,6 @@ public enum Access {
 
   /** The enum's descriptor. */
   public static com.google.protobuf.Descriptors.EnumDescriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findEnumTypeByName("Access");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findEnumTypeByName("Access");
   }
 }

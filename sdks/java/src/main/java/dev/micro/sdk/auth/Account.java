@@ -6,15 +6,15 @@ package dev.micro.sdk.auth;
  * Account is an identity known to the auth service: a user or a service.
  */
 public final class Account implements dev.micro.sdk.MicroMessage {
-  private static final Account DEFAULT_INSTANCE = new Builder().build();
+  private static final Account DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String type_;
-  private final java.util.Map<String, String> metadata_;
-  private final java.util.List<String> scopes_;
-  private final String issuer_;
-  private final String secret_;
-  private final String name_;
+  private final java.lang.String id_;
+  private final java.lang.String type_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
+  private final java.util.List<java.lang.String> scopes_;
+  private final java.lang.String issuer_;
+  private final java.lang.String secret_;
+  private final java.lang.String name_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -31,7 +31,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.Account}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("Account");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("Account");
   }
 
   /** The message with every field unset. */
@@ -61,35 +61,35 @@ public final class Account implements dev.micro.sdk.MicroMessage {
   /**
    * Unique, stable ID of the account within its namespace.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Type of the account: "user" or "service".
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
   /**
    * Arbitrary key/value metadata attached to the account.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
   /**
    * Scopes granted to the account, for example "admin" or "service".
    */
-  public java.util.List<String> getScopesList() {
+  public java.util.List<java.lang.String> getScopesList() {
     return scopes_;
   }
 
   /**
    * Namespace that issued the account.
    */
-  public String getIssuer() {
+  public java.lang.String getIssuer() {
     return issuer_;
   }
 
@@ -97,7 +97,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
    * Plain-text secret. Only set in the response to Auth.Generate; empty
    * everywhere else.
    */
-  public String getSecret() {
+  public java.lang.String getSecret() {
     return secret_;
   }
 
@@ -105,12 +105,12 @@ public final class Account implements dev.micro.sdk.MicroMessage {
    * Human-readable login name of the account; defaults to the id and may be
    * used in place of the id when requesting a token.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -122,7 +122,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), secret_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(8), name_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -137,7 +137,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     builder.secret_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.name_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(8), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -153,11 +153,11 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     if (!type_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, type_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
-    for (String e : scopes_) {
+    for (java.lang.String e : scopes_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(5, e);
     }
     if (!issuer_.isEmpty()) {
@@ -182,14 +182,14 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     if (!type_.isEmpty()) {
       output.writeString(2, type_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
       output.writeString(1, e.getKey());
       output.writeString(2, e.getValue());
     }
-    for (String e : scopes_) {
+    for (java.lang.String e : scopes_) {
       output.writeString(5, e);
     }
     if (!issuer_.isEmpty()) {
@@ -205,14 +205,14 @@ public final class Account implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Account parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Account::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.Account::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -226,7 +226,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -235,8 +235,8 @@ public final class Account implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -272,25 +272,31 @@ public final class Account implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Account fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Account fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -308,31 +314,31 @@ public final class Account implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(name_, that.name_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, type_, metadata_, scopes_, issuer_, secret_, name_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Account{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Account}. */
   public static final class Builder {
-    private String id_ = "";
-    private String type_ = "";
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
-    private java.util.List<String> scopes_ = new java.util.ArrayList<>();
-    private String issuer_ = "";
-    private String secret_ = "";
-    private String name_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String type_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.List<java.lang.String> scopes_ = new java.util.ArrayList<>();
+    private java.lang.String issuer_ = "";
+    private java.lang.String secret_ = "";
+    private java.lang.String name_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -344,7 +350,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -356,13 +362,13 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -374,14 +380,14 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code scopes}. */
-    public Builder addScopes(String value) {
+    public Builder addScopes(java.lang.String value) {
       this.scopes_.add(java.util.Objects.requireNonNull(value, "scopes"));
       return this;
     }
 
     /** Appends every value to {@code scopes}. */
-    public Builder addAllScopes(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllScopes(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addScopes(value);
       }
       return this;
@@ -394,7 +400,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code issuer}. */
-    public Builder setIssuer(String value) {
+    public Builder setIssuer(java.lang.String value) {
       this.issuer_ = java.util.Objects.requireNonNull(value, "issuer");
       return this;
     }
@@ -406,7 +412,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code secret}. */
-    public Builder setSecret(String value) {
+    public Builder setSecret(java.lang.String value) {
       this.secret_ = java.util.Objects.requireNonNull(value, "secret");
       return this;
     }
@@ -418,7 +424,7 @@ public final class Account implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -429,8 +435,20 @@ public final class Account implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Account build() {
+      Account message = new Account(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Account buildPartial() {
       return new Account(this);
     }
   }

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class AccountsClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "auth.Accounts";
+  public static final java.lang.String SERVICE_NAME = "auth.Accounts";
 
   /** The gRPC method {@code auth.Accounts/List}. */
   public static final MethodDescriptor<dev.micro.sdk.auth.ListAccountsRequest, dev.micro.sdk.auth.ListAccountsResponse> METHOD_LIST =

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class AuthClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "auth.Auth";
+  public static final java.lang.String SERVICE_NAME = "auth.Auth";
 
   /** The gRPC method {@code auth.Auth/Generate}. */
   public static final MethodDescriptor<dev.micro.sdk.auth.GenerateRequest, dev.micro.sdk.auth.GenerateResponse> METHOD_GENERATE =

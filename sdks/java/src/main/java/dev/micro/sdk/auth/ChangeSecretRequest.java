@@ -6,11 +6,11 @@ package dev.micro.sdk.auth;
  * ChangeSecretRequest replaces an account's secret.
  */
 public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
-  private static final ChangeSecretRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final ChangeSecretRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String old_secret_;
-  private final String new_secret_;
+  private final java.lang.String id_;
+  private final java.lang.String old_secret_;
+  private final java.lang.String new_secret_;
   private final dev.micro.sdk.auth.Options options_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -25,7 +25,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.ChangeSecretRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("ChangeSecretRequest");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("ChangeSecretRequest");
   }
 
   /** The message with every field unset. */
@@ -52,7 +52,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
   /**
    * ID (or name) of the account whose secret changes.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -60,14 +60,14 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
    * Current secret of the account. Not checked when the caller is an admin
    * of namespace "micro" or a service account of the target namespace.
    */
-  public String getOldSecret() {
+  public java.lang.String getOldSecret() {
     return old_secret_;
   }
 
   /**
    * New secret for the account. Must not be empty.
    */
-  public String getNewSecret() {
+  public java.lang.String getNewSecret() {
     return new_secret_;
   }
 
@@ -86,7 +86,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -95,7 +95,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), new_secret_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -107,7 +107,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
     builder.new_secret_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.auth.Options::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -154,14 +154,14 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ChangeSecretRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ChangeSecretRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.ChangeSecretRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -175,7 +175,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -194,25 +194,31 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ChangeSecretRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ChangeSecretRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -227,28 +233,28 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, old_secret_, new_secret_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ChangeSecretRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ChangeSecretRequest}. */
   public static final class Builder {
-    private String id_ = "";
-    private String old_secret_ = "";
-    private String new_secret_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String old_secret_ = "";
+    private java.lang.String new_secret_ = "";
     private dev.micro.sdk.auth.Options options_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -260,7 +266,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code old_secret}. */
-    public Builder setOldSecret(String value) {
+    public Builder setOldSecret(java.lang.String value) {
       this.old_secret_ = java.util.Objects.requireNonNull(value, "old_secret");
       return this;
     }
@@ -272,7 +278,7 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code new_secret}. */
-    public Builder setNewSecret(String value) {
+    public Builder setNewSecret(java.lang.String value) {
       this.new_secret_ = java.util.Objects.requireNonNull(value, "new_secret");
       return this;
     }
@@ -295,8 +301,20 @@ public final class ChangeSecretRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ChangeSecretRequest build() {
+      ChangeSecretRequest message = new ChangeSecretRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ChangeSecretRequest buildPartial() {
       return new ChangeSecretRequest(this);
     }
   }

@@ -7,11 +7,11 @@ package dev.micro.sdk.auth;
  * of a service.
  */
 public final class Resource implements dev.micro.sdk.MicroMessage {
-  private static final Resource DEFAULT_INSTANCE = new Builder().build();
+  private static final Resource DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String type_;
-  private final String endpoint_;
+  private final java.lang.String name_;
+  private final java.lang.String type_;
+  private final java.lang.String endpoint_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -24,7 +24,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.Resource}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("Resource");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("Resource");
   }
 
   /** The message with every field unset. */
@@ -51,14 +51,14 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
    * Name of the resource, for example the service name "store". "*" matches
    * any name.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Type of the resource, for example "service". "*" matches any type.
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
@@ -66,12 +66,12 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
    * Endpoint within the resource in the form "Handler.Method", for example
    * "Store.Read". "*" matches any endpoint.
    */
-  public String getEndpoint() {
+  public java.lang.String getEndpoint() {
     return endpoint_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -79,7 +79,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), endpoint_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -90,7 +90,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     builder.type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.endpoint_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -129,14 +129,14 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Resource parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Resource::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.Resource::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -150,7 +150,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -166,25 +166,31 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Resource fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Resource fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -198,27 +204,27 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(endpoint_, that.endpoint_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, type_, endpoint_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Resource{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Resource}. */
   public static final class Builder {
-    private String name_ = "";
-    private String type_ = "";
-    private String endpoint_ = "";
+    private java.lang.String name_ = "";
+    private java.lang.String type_ = "";
+    private java.lang.String endpoint_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -230,7 +236,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -242,7 +248,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code endpoint}. */
-    public Builder setEndpoint(String value) {
+    public Builder setEndpoint(java.lang.String value) {
       this.endpoint_ = java.util.Objects.requireNonNull(value, "endpoint");
       return this;
     }
@@ -253,8 +259,20 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Resource build() {
+      Resource message = new Resource(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Resource buildPartial() {
       return new Resource(this);
     }
   }

@@ -7,9 +7,9 @@ package dev.micro.sdk.auth;
  * compatibility; no rpc uses it.
  */
 public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
-  private static final RevokeRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final RevokeRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String scope_;
+  private final java.lang.String scope_;
   private final dev.micro.sdk.auth.Resource resource_;
   private final dev.micro.sdk.auth.Options options_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -24,7 +24,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.RevokeRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("RevokeRequest");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("RevokeRequest");
   }
 
   /** The message with every field unset. */
@@ -50,7 +50,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Scope whose access is revoked.
    */
-  public String getScope() {
+  public java.lang.String getScope() {
     return scope_;
   }
 
@@ -83,7 +83,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -91,7 +91,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), resource_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -102,7 +102,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
     builder.resource_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.auth.Resource::fromDynamic);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.auth.Options::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -145,14 +145,14 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static RevokeRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, RevokeRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.RevokeRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -166,7 +166,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.scope_ = input.readStringRequireUtf8();
           break;
@@ -182,25 +182,31 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static RevokeRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static RevokeRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -214,19 +220,19 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, scope_, resource_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "RevokeRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link RevokeRequest}. */
   public static final class Builder {
-    private String scope_ = "";
+    private java.lang.String scope_ = "";
     private dev.micro.sdk.auth.Resource resource_;
     private dev.micro.sdk.auth.Options options_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -234,7 +240,7 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code scope}. */
-    public Builder setScope(String value) {
+    public Builder setScope(java.lang.String value) {
       this.scope_ = java.util.Objects.requireNonNull(value, "scope");
       return this;
     }
@@ -269,8 +275,20 @@ public final class RevokeRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public RevokeRequest build() {
+      RevokeRequest message = new RevokeRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public RevokeRequest buildPartial() {
       return new RevokeRequest(this);
     }
   }

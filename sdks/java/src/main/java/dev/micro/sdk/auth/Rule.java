@@ -6,10 +6,10 @@ package dev.micro.sdk.auth;
  * Rule grants or denies a scope access to a resource.
  */
 public final class Rule implements dev.micro.sdk.MicroMessage {
-  private static final Rule DEFAULT_INSTANCE = new Builder().build();
+  private static final Rule DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String scope_;
+  private final java.lang.String id_;
+  private final java.lang.String scope_;
   private final dev.micro.sdk.auth.Resource resource_;
   private final int access_;
   private final int priority_;
@@ -27,7 +27,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.Rule}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("Rule");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("Rule");
   }
 
   /** The message with every field unset. */
@@ -55,7 +55,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the rule within its namespace.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -63,7 +63,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
    * Scope the rule applies to. An empty scope means public (no account
    * needed) and "*" means any authenticated account.
    */
-  public String getScope() {
+  public java.lang.String getScope() {
     return scope_;
   }
 
@@ -102,7 +102,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -112,7 +112,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), access_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), priority_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -125,7 +125,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
     builder.access_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.priority_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -178,14 +178,14 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Rule parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Rule::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.Rule::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -199,7 +199,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -221,25 +221,31 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Rule fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Rule fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -255,20 +261,20 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(priority_, that.priority_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, scope_, resource_, access_, priority_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Rule{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Rule}. */
   public static final class Builder {
-    private String id_ = "";
-    private String scope_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String scope_ = "";
     private dev.micro.sdk.auth.Resource resource_;
     private int access_ = 0;
     private int priority_ = 0;
@@ -277,7 +283,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -289,7 +295,7 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code scope}. */
-    public Builder setScope(String value) {
+    public Builder setScope(java.lang.String value) {
       this.scope_ = java.util.Objects.requireNonNull(value, "scope");
       return this;
     }
@@ -341,8 +347,20 @@ public final class Rule implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Rule build() {
+      Rule message = new Rule(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Rule buildPartial() {
       return new Rule(this);
     }
   }

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RulesClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "auth.Rules";
+  public static final java.lang.String SERVICE_NAME = "auth.Rules";
 
   /** The gRPC method {@code auth.Rules/Create}. */
   public static final MethodDescriptor<dev.micro.sdk.auth.CreateRequest, dev.micro.sdk.auth.CreateResponse> METHOD_CREATE =

@@ -6,10 +6,10 @@ package dev.micro.sdk.auth;
  * Token is a pair of access and refresh tokens with their validity window.
  */
 public final class Token implements dev.micro.sdk.MicroMessage {
-  private static final Token DEFAULT_INSTANCE = new Builder().build();
+  private static final Token DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String access_token_;
-  private final String refresh_token_;
+  private final java.lang.String access_token_;
+  private final java.lang.String refresh_token_;
   private final long created_;
   private final long expiry_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -25,7 +25,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.Token}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("Token");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("Token");
   }
 
   /** The message with every field unset. */
@@ -53,14 +53,14 @@ public final class Token implements dev.micro.sdk.MicroMessage {
    * Access token, sent on calls in the header "Authorization: Bearer" followed
    * by a space and this token.
    */
-  public String getAccessToken() {
+  public java.lang.String getAccessToken() {
     return access_token_;
   }
 
   /**
    * Refresh token, exchanged with Auth.Token for a new access token.
    */
-  public String getRefreshToken() {
+  public java.lang.String getRefreshToken() {
     return refresh_token_;
   }
 
@@ -79,7 +79,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -88,7 +88,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), created_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), expiry_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -100,7 +100,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
     builder.created_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.expiry_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -145,14 +145,14 @@ public final class Token implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Token parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Token::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.Token::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -166,7 +166,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.access_token_ = input.readStringRequireUtf8();
           break;
@@ -185,25 +185,31 @@ public final class Token implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Token fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Token fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -218,20 +224,20 @@ public final class Token implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(expiry_, that.expiry_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, access_token_, refresh_token_, created_, expiry_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Token{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Token}. */
   public static final class Builder {
-    private String access_token_ = "";
-    private String refresh_token_ = "";
+    private java.lang.String access_token_ = "";
+    private java.lang.String refresh_token_ = "";
     private long created_ = 0L;
     private long expiry_ = 0L;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -239,7 +245,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code access_token}. */
-    public Builder setAccessToken(String value) {
+    public Builder setAccessToken(java.lang.String value) {
       this.access_token_ = java.util.Objects.requireNonNull(value, "access_token");
       return this;
     }
@@ -251,7 +257,7 @@ public final class Token implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code refresh_token}. */
-    public Builder setRefreshToken(String value) {
+    public Builder setRefreshToken(java.lang.String value) {
       this.refresh_token_ = java.util.Objects.requireNonNull(value, "refresh_token");
       return this;
     }
@@ -286,8 +292,20 @@ public final class Token implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Token build() {
+      Token message = new Token(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Token buildPartial() {
       return new Token(this);
     }
   }

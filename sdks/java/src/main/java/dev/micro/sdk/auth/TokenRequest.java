@@ -7,11 +7,11 @@ package dev.micro.sdk.auth;
  * secret) or with a refresh token.
  */
 public final class TokenRequest implements dev.micro.sdk.MicroMessage {
-  private static final TokenRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final TokenRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String secret_;
-  private final String refresh_token_;
+  private final java.lang.String id_;
+  private final java.lang.String secret_;
+  private final java.lang.String refresh_token_;
   private final long token_expiry_;
   private final dev.micro.sdk.auth.Options options_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -28,7 +28,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code auth.TokenRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.auth.AuthProto.getDescriptor().findMessageTypeByName("TokenRequest");
+    return dev.micro.sdk.auth.AuthOuterClass.getDescriptor().findMessageTypeByName("TokenRequest");
   }
 
   /** The message with every field unset. */
@@ -56,21 +56,21 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
   /**
    * ID (or name) of the account. Used together with secret.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Secret of the account. Used together with id.
    */
-  public String getSecret() {
+  public java.lang.String getSecret() {
     return secret_;
   }
 
   /**
    * Refresh token from an earlier Token call; used instead of id and secret.
    */
-  public String getRefreshToken() {
+  public java.lang.String getRefreshToken() {
     return refresh_token_;
   }
 
@@ -98,7 +98,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -108,7 +108,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), token_expiry_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -121,7 +121,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
     builder.token_expiry_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), dev.micro.sdk.auth.Options::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -174,14 +174,14 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static TokenRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, TokenRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.auth.TokenRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -195,7 +195,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -217,25 +217,31 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static TokenRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static TokenRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -251,21 +257,21 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, secret_, refresh_token_, token_expiry_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "TokenRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link TokenRequest}. */
   public static final class Builder {
-    private String id_ = "";
-    private String secret_ = "";
-    private String refresh_token_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String secret_ = "";
+    private java.lang.String refresh_token_ = "";
     private long token_expiry_ = 0L;
     private dev.micro.sdk.auth.Options options_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -273,7 +279,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -285,7 +291,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code secret}. */
-    public Builder setSecret(String value) {
+    public Builder setSecret(java.lang.String value) {
       this.secret_ = java.util.Objects.requireNonNull(value, "secret");
       return this;
     }
@@ -297,7 +303,7 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code refresh_token}. */
-    public Builder setRefreshToken(String value) {
+    public Builder setRefreshToken(java.lang.String value) {
       this.refresh_token_ = java.util.Objects.requireNonNull(value, "refresh_token");
       return this;
     }
@@ -332,8 +338,20 @@ public final class TokenRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public TokenRequest build() {
+      TokenRequest message = new TokenRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public TokenRequest buildPartial() {
       return new TokenRequest(this);
     }
   }

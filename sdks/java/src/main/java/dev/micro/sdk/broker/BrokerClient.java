@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class BrokerClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "broker.Broker";
+  public static final java.lang.String SERVICE_NAME = "broker.Broker";
 
   /** The gRPC method {@code broker.Broker/Publish}. */
   public static final MethodDescriptor<dev.micro.sdk.broker.PublishRequest, dev.micro.sdk.broker.Empty> METHOD_PUBLISH =

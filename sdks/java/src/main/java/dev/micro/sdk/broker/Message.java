@@ -6,9 +6,9 @@ package dev.micro.sdk.broker;
  * Message is a broker message: headers plus an opaque body.
  */
 public final class Message implements dev.micro.sdk.MicroMessage {
-  private static final Message DEFAULT_INSTANCE = new Builder().build();
+  private static final Message DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final java.util.Map<String, String> header_;
+  private final java.util.Map<java.lang.String, java.lang.String> header_;
   private final com.google.protobuf.ByteString body_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -21,7 +21,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code broker.Message}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.broker.BrokerProto.getDescriptor().findMessageTypeByName("Message");
+    return dev.micro.sdk.broker.BrokerOuterClass.getDescriptor().findMessageTypeByName("Message");
   }
 
   /** The message with every field unset. */
@@ -46,7 +46,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   /**
    * Message headers (metadata), such as the content type.
    */
-  public java.util.Map<String, String> getHeaderMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getHeaderMap() {
     return header_;
   }
 
@@ -58,14 +58,14 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), header_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), body_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
     builder.header_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.body_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -85,7 +85,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
       return size;
     }
     size = 0;
-    for (java.util.Map.Entry<String, String> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(1) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -99,7 +99,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
 
   /** Writes the binary encoding. */
   public void writeTo(com.google.protobuf.CodedOutputStream output) throws java.io.IOException {
-    for (java.util.Map.Entry<String, String> e : header_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : header_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(1, 2);
       output.writeUInt32NoTag(entry);
@@ -113,14 +113,14 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Message parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Message::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.broker.Message::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -134,11 +134,11 @@ public final class Message implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -165,25 +165,31 @@ public final class Message implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Message fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Message fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -196,32 +202,32 @@ public final class Message implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(body_, that.body_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, header_, body_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Message{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Message}. */
   public static final class Builder {
-    private java.util.Map<String, String> header_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, java.lang.String> header_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.ByteString body_ = com.google.protobuf.ByteString.EMPTY;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Puts an entry into {@code header}. */
-    public Builder putHeader(String key, String value) {
+    public Builder putHeader(java.lang.String key, java.lang.String value) {
       this.header_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "header"));
       return this;
     }
 
     /** Puts every entry into {@code header}. */
-    public Builder putAllHeader(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllHeader(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putHeader);
       return this;
     }
@@ -244,8 +250,20 @@ public final class Message implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Message build() {
+      Message message = new Message(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Message buildPartial() {
       return new Message(this);
     }
   }

@@ -6,10 +6,10 @@ package dev.micro.sdk.broker;
  * SubscribeRequest names the topic to subscribe to.
  */
 public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
-  private static final SubscribeRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final SubscribeRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String topic_;
-  private final String queue_;
+  private final java.lang.String topic_;
+  private final java.lang.String queue_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code broker.SubscribeRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.broker.BrokerProto.getDescriptor().findMessageTypeByName("SubscribeRequest");
+    return dev.micro.sdk.broker.BrokerOuterClass.getDescriptor().findMessageTypeByName("SubscribeRequest");
   }
 
   /** The message with every field unset. */
@@ -46,7 +46,7 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Topic to subscribe to.
    */
-  public String getTopic() {
+  public java.lang.String getTopic() {
     return topic_;
   }
 
@@ -55,19 +55,19 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
    * messages between them, so each message goes to only one of them; empty
    * means every subscriber receives every message.
    */
-  public String getQueue() {
+  public java.lang.String getQueue() {
     return queue_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), topic_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), queue_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -77,7 +77,7 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
     builder.topic_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.queue_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -110,14 +110,14 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static SubscribeRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, SubscribeRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.broker.SubscribeRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -131,7 +131,7 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.topic_ = input.readStringRequireUtf8();
           break;
@@ -144,25 +144,31 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static SubscribeRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static SubscribeRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -175,26 +181,26 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(queue_, that.queue_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, topic_, queue_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "SubscribeRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link SubscribeRequest}. */
   public static final class Builder {
-    private String topic_ = "";
-    private String queue_ = "";
+    private java.lang.String topic_ = "";
+    private java.lang.String queue_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code topic}. */
-    public Builder setTopic(String value) {
+    public Builder setTopic(java.lang.String value) {
       this.topic_ = java.util.Objects.requireNonNull(value, "topic");
       return this;
     }
@@ -206,7 +212,7 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code queue}. */
-    public Builder setQueue(String value) {
+    public Builder setQueue(java.lang.String value) {
       this.queue_ = java.util.Objects.requireNonNull(value, "queue");
       return this;
     }
@@ -217,8 +223,20 @@ public final class SubscribeRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public SubscribeRequest build() {
+      SubscribeRequest message = new SubscribeRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public SubscribeRequest buildPartial() {
       return new SubscribeRequest(this);
     }
   }

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ClientClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "client.Client";
+  public static final java.lang.String SERVICE_NAME = "client.Client";
 
   /** The gRPC method {@code client.Client/Call}. */
   public static final MethodDescriptor<dev.micro.sdk.client.Request, dev.micro.sdk.client.Response> METHOD_CALL =

@@ -6,10 +6,10 @@ package dev.micro.sdk.client;
  * Message is a message published to a topic.
  */
 public final class Message implements dev.micro.sdk.MicroMessage {
-  private static final Message DEFAULT_INSTANCE = new Builder().build();
+  private static final Message DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String topic_;
-  private final String content_type_;
+  private final java.lang.String topic_;
+  private final java.lang.String content_type_;
   private final com.google.protobuf.ByteString body_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -23,7 +23,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code client.Message}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.client.ClientProto.getDescriptor().findMessageTypeByName("Message");
+    return dev.micro.sdk.client.ClientOuterClass.getDescriptor().findMessageTypeByName("Message");
   }
 
   /** The message with every field unset. */
@@ -49,14 +49,14 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   /**
    * Topic the message is published to.
    */
-  public String getTopic() {
+  public java.lang.String getTopic() {
     return topic_;
   }
 
   /**
    * Content type of body, for example "application/json".
    */
-  public String getContentType() {
+  public java.lang.String getContentType() {
     return content_type_;
   }
 
@@ -68,7 +68,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -76,7 +76,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), content_type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), body_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -87,7 +87,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
     builder.content_type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.body_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -126,14 +126,14 @@ public final class Message implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Message parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Message::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.client.Message::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -147,7 +147,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.topic_ = input.readStringRequireUtf8();
           break;
@@ -163,25 +163,31 @@ public final class Message implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Message fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Message fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -195,27 +201,27 @@ public final class Message implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(body_, that.body_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, topic_, content_type_, body_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Message{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Message}. */
   public static final class Builder {
-    private String topic_ = "";
-    private String content_type_ = "";
+    private java.lang.String topic_ = "";
+    private java.lang.String content_type_ = "";
     private com.google.protobuf.ByteString body_ = com.google.protobuf.ByteString.EMPTY;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code topic}. */
-    public Builder setTopic(String value) {
+    public Builder setTopic(java.lang.String value) {
       this.topic_ = java.util.Objects.requireNonNull(value, "topic");
       return this;
     }
@@ -227,7 +233,7 @@ public final class Message implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code content_type}. */
-    public Builder setContentType(String value) {
+    public Builder setContentType(java.lang.String value) {
       this.content_type_ = java.util.Objects.requireNonNull(value, "content_type");
       return this;
     }
@@ -250,8 +256,20 @@ public final class Message implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Message build() {
+      Message message = new Message(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Message buildPartial() {
       return new Message(this);
     }
   }

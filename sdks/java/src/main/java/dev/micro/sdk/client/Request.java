@@ -6,11 +6,11 @@ package dev.micro.sdk.client;
  * Request is a call to a service endpoint with an already encoded body.
  */
 public final class Request implements dev.micro.sdk.MicroMessage {
-  private static final Request DEFAULT_INSTANCE = new Builder().build();
+  private static final Request DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
-  private final String endpoint_;
-  private final String content_type_;
+  private final java.lang.String service_;
+  private final java.lang.String endpoint_;
+  private final java.lang.String content_type_;
   private final com.google.protobuf.ByteString body_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -25,7 +25,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code client.Request}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.client.ClientProto.getDescriptor().findMessageTypeByName("Request");
+    return dev.micro.sdk.client.ClientOuterClass.getDescriptor().findMessageTypeByName("Request");
   }
 
   /** The message with every field unset. */
@@ -52,14 +52,14 @@ public final class Request implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the service to call, for example "store".
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
   /**
    * Endpoint to call in the form "Handler.Method", for example "Store.Read".
    */
-  public String getEndpoint() {
+  public java.lang.String getEndpoint() {
     return endpoint_;
   }
 
@@ -67,7 +67,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
    * Content type of body, for example "application/protobuf" or
    * "application/json".
    */
-  public String getContentType() {
+  public java.lang.String getContentType() {
     return content_type_;
   }
 
@@ -79,7 +79,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -88,7 +88,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), content_type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), body_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -100,7 +100,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     builder.content_type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.body_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -145,14 +145,14 @@ public final class Request implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Request parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Request::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.client.Request::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -166,7 +166,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -185,25 +185,31 @@ public final class Request implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Request fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Request fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -218,28 +224,28 @@ public final class Request implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(body_, that.body_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_, endpoint_, content_type_, body_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Request{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Request}. */
   public static final class Builder {
-    private String service_ = "";
-    private String endpoint_ = "";
-    private String content_type_ = "";
+    private java.lang.String service_ = "";
+    private java.lang.String endpoint_ = "";
+    private java.lang.String content_type_ = "";
     private com.google.protobuf.ByteString body_ = com.google.protobuf.ByteString.EMPTY;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -251,7 +257,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code endpoint}. */
-    public Builder setEndpoint(String value) {
+    public Builder setEndpoint(java.lang.String value) {
       this.endpoint_ = java.util.Objects.requireNonNull(value, "endpoint");
       return this;
     }
@@ -263,7 +269,7 @@ public final class Request implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code content_type}. */
-    public Builder setContentType(String value) {
+    public Builder setContentType(java.lang.String value) {
       this.content_type_ = java.util.Objects.requireNonNull(value, "content_type");
       return this;
     }
@@ -286,8 +292,20 @@ public final class Request implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Request build() {
+      Request message = new Request(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Request buildPartial() {
       return new Request(this);
     }
   }

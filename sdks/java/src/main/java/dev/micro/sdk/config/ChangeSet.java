@@ -7,12 +7,12 @@ package dev.micro.sdk.config;
  * compatibility.
  */
 public final class ChangeSet implements dev.micro.sdk.MicroMessage {
-  private static final ChangeSet DEFAULT_INSTANCE = new Builder().build();
+  private static final ChangeSet DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String data_;
-  private final String checksum_;
-  private final String format_;
-  private final String source_;
+  private final java.lang.String data_;
+  private final java.lang.String checksum_;
+  private final java.lang.String format_;
+  private final java.lang.String source_;
   private final long timestamp_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -28,7 +28,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code config.ChangeSet}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.config.ConfigProto.getDescriptor().findMessageTypeByName("ChangeSet");
+    return dev.micro.sdk.config.ConfigOuterClass.getDescriptor().findMessageTypeByName("ChangeSet");
   }
 
   /** The message with every field unset. */
@@ -56,28 +56,28 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
   /**
    * The encoded configuration data.
    */
-  public String getData() {
+  public java.lang.String getData() {
     return data_;
   }
 
   /**
    * Checksum of data, used to detect changes.
    */
-  public String getChecksum() {
+  public java.lang.String getChecksum() {
     return checksum_;
   }
 
   /**
    * Encoding of data, for example "json".
    */
-  public String getFormat() {
+  public java.lang.String getFormat() {
     return format_;
   }
 
   /**
    * Name of the source the data came from.
    */
-  public String getSource() {
+  public java.lang.String getSource() {
     return source_;
   }
 
@@ -89,7 +89,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -99,7 +99,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), source_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), timestamp_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -112,7 +112,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
     builder.source_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.timestamp_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -163,14 +163,14 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ChangeSet parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ChangeSet::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.config.ChangeSet::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -184,7 +184,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.data_ = input.readStringRequireUtf8();
           break;
@@ -206,25 +206,31 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ChangeSet fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ChangeSet fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -240,29 +246,29 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(timestamp_, that.timestamp_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, data_, checksum_, format_, source_, timestamp_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ChangeSet{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ChangeSet}. */
   public static final class Builder {
-    private String data_ = "";
-    private String checksum_ = "";
-    private String format_ = "";
-    private String source_ = "";
+    private java.lang.String data_ = "";
+    private java.lang.String checksum_ = "";
+    private java.lang.String format_ = "";
+    private java.lang.String source_ = "";
     private long timestamp_ = 0L;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code data}. */
-    public Builder setData(String value) {
+    public Builder setData(java.lang.String value) {
       this.data_ = java.util.Objects.requireNonNull(value, "data");
       return this;
     }
@@ -274,7 +280,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code checksum}. */
-    public Builder setChecksum(String value) {
+    public Builder setChecksum(java.lang.String value) {
       this.checksum_ = java.util.Objects.requireNonNull(value, "checksum");
       return this;
     }
@@ -286,7 +292,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code format}. */
-    public Builder setFormat(String value) {
+    public Builder setFormat(java.lang.String value) {
       this.format_ = java.util.Objects.requireNonNull(value, "format");
       return this;
     }
@@ -298,7 +304,7 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code source}. */
-    public Builder setSource(String value) {
+    public Builder setSource(java.lang.String value) {
       this.source_ = java.util.Objects.requireNonNull(value, "source");
       return this;
     }
@@ -321,8 +327,20 @@ public final class ChangeSet implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ChangeSet build() {
+      ChangeSet message = new ChangeSet(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ChangeSet buildPartial() {
       return new ChangeSet(this);
     }
   }

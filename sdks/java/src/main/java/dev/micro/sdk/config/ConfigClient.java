@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ConfigClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "config.Config";
+  public static final java.lang.String SERVICE_NAME = "config.Config";
 
   /** The gRPC method {@code config.Config/Get}. */
   public static final MethodDescriptor<dev.micro.sdk.config.GetRequest, dev.micro.sdk.config.GetResponse> METHOD_GET =

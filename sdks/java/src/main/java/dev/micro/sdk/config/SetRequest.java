@@ -6,10 +6,10 @@ package dev.micro.sdk.config;
  * SetRequest stores a value at a path.
  */
 public final class SetRequest implements dev.micro.sdk.MicroMessage {
-  private static final SetRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final SetRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String namespace_;
-  private final String path_;
+  private final java.lang.String namespace_;
+  private final java.lang.String path_;
   private final dev.micro.sdk.config.Value value_;
   private final dev.micro.sdk.config.Options options_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -25,7 +25,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code config.SetRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.config.ConfigProto.getDescriptor().findMessageTypeByName("SetRequest");
+    return dev.micro.sdk.config.ConfigOuterClass.getDescriptor().findMessageTypeByName("SetRequest");
   }
 
   /** The message with every field unset. */
@@ -52,14 +52,14 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Namespace to write to. Empty means "micro".
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /**
    * Dot-separated path of the value, for example "database.address".
    */
-  public String getPath() {
+  public java.lang.String getPath() {
     return path_;
   }
 
@@ -92,7 +92,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -101,7 +101,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), value_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -113,7 +113,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
     builder.value_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.config.Value::fromDynamic);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.config.Options::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -162,14 +162,14 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static SetRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, SetRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.config.SetRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -183,7 +183,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.namespace_ = input.readStringRequireUtf8();
           break;
@@ -202,25 +202,31 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static SetRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static SetRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -235,20 +241,20 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, namespace_, path_, value_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "SetRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link SetRequest}. */
   public static final class Builder {
-    private String namespace_ = "";
-    private String path_ = "";
+    private java.lang.String namespace_ = "";
+    private java.lang.String path_ = "";
     private dev.micro.sdk.config.Value value_;
     private dev.micro.sdk.config.Options options_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -256,7 +262,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -268,7 +274,7 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code path}. */
-    public Builder setPath(String value) {
+    public Builder setPath(java.lang.String value) {
       this.path_ = java.util.Objects.requireNonNull(value, "path");
       return this;
     }
@@ -303,8 +309,20 @@ public final class SetRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public SetRequest build() {
+      SetRequest message = new SetRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public SetRequest buildPartial() {
       return new SetRequest(this);
     }
   }

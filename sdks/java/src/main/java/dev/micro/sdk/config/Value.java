@@ -6,10 +6,10 @@ package dev.micro.sdk.config;
  * Value is an encoded configuration value.
  */
 public final class Value implements dev.micro.sdk.MicroMessage {
-  private static final Value DEFAULT_INSTANCE = new Builder().build();
+  private static final Value DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String data_;
-  private final String format_;
+  private final java.lang.String data_;
+  private final java.lang.String format_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code config.Value}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.config.ConfigProto.getDescriptor().findMessageTypeByName("Value");
+    return dev.micro.sdk.config.ConfigOuterClass.getDescriptor().findMessageTypeByName("Value");
   }
 
   /** The message with every field unset. */
@@ -44,28 +44,28 @@ public final class Value implements dev.micro.sdk.MicroMessage {
   }
 
   /**
-   * The encoded value, for example the JSON text "\"hello\"" or "{\"a\":1}".
+   * The encoded value, for example the JSON text "&#92;"hello&#92;"" or "{&#92;"a&#92;":1}".
    */
-  public String getData() {
+  public java.lang.String getData() {
     return data_;
   }
 
   /**
    * Encoding of data, for example "json".
    */
-  public String getFormat() {
+  public java.lang.String getFormat() {
     return format_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), data_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), format_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     builder.data_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.format_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -108,14 +108,14 @@ public final class Value implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Value parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Value::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.config.Value::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -129,7 +129,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.data_ = input.readStringRequireUtf8();
           break;
@@ -142,25 +142,31 @@ public final class Value implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Value fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Value fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -173,26 +179,26 @@ public final class Value implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(format_, that.format_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, data_, format_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Value{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Value}. */
   public static final class Builder {
-    private String data_ = "";
-    private String format_ = "";
+    private java.lang.String data_ = "";
+    private java.lang.String format_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code data}. */
-    public Builder setData(String value) {
+    public Builder setData(java.lang.String value) {
       this.data_ = java.util.Objects.requireNonNull(value, "data");
       return this;
     }
@@ -204,7 +210,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code format}. */
-    public Builder setFormat(String value) {
+    public Builder setFormat(java.lang.String value) {
       this.format_ = java.util.Objects.requireNonNull(value, "format");
       return this;
     }
@@ -215,8 +221,20 @@ public final class Value implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Value build() {
+      Value message = new Value(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Value buildPartial() {
       return new Value(this);
     }
   }

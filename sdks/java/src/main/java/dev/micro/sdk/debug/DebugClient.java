@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class DebugClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "debug.Debug";
+  public static final java.lang.String SERVICE_NAME = "debug.Debug";
 
   /** The gRPC method {@code debug.Debug/Log}. */
   public static final MethodDescriptor<dev.micro.sdk.debug.LogRequest, dev.micro.sdk.debug.LogResponse> METHOD_LOG =

@@ -6,11 +6,11 @@ package dev.micro.sdk.debug;
  * Record is one log record.
  */
 public final class Record implements dev.micro.sdk.MicroMessage {
-  private static final Record DEFAULT_INSTANCE = new Builder().build();
+  private static final Record DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final long timestamp_;
-  private final java.util.Map<String, String> metadata_;
-  private final String message_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
+  private final java.lang.String message_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -23,7 +23,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code debug.Record}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.debug.DebugProto.getDescriptor().findMessageTypeByName("Record");
+    return dev.micro.sdk.debug.DebugOuterClass.getDescriptor().findMessageTypeByName("Record");
   }
 
   /** The message with every field unset. */
@@ -56,19 +56,19 @@ public final class Record implements dev.micro.sdk.MicroMessage {
   /**
    * Key/value metadata attached to the record, such as the log level.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
   /**
    * The log message.
    */
-  public String getMessage() {
+  public java.lang.String getMessage() {
     return message_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -76,7 +76,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), metadata_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), message_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -87,7 +87,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.message_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -100,7 +100,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     if (timestamp_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeInt64Size(1, timestamp_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -117,7 +117,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     if (timestamp_ != 0L) {
       output.writeInt64(1, timestamp_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(2, 2);
       output.writeUInt32NoTag(entry);
@@ -131,14 +131,14 @@ public final class Record implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Record parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Record::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.debug.Record::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -152,14 +152,14 @@ public final class Record implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 8:
           builder.timestamp_ = input.readInt64();
           break;
         case 18: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -186,25 +186,31 @@ public final class Record implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Record fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Record fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -218,21 +224,21 @@ public final class Record implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(message_, that.message_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, timestamp_, metadata_, message_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Record{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Record}. */
   public static final class Builder {
     private long timestamp_ = 0L;
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
-    private String message_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.lang.String message_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
@@ -250,13 +256,13 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -268,7 +274,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code message}. */
-    public Builder setMessage(String value) {
+    public Builder setMessage(java.lang.String value) {
       this.message_ = java.util.Objects.requireNonNull(value, "message");
       return this;
     }
@@ -279,8 +285,20 @@ public final class Record implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Record build() {
+      Record message = new Record(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Record buildPartial() {
       return new Record(this);
     }
   }

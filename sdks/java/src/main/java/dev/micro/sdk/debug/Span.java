@@ -6,15 +6,15 @@ package dev.micro.sdk.debug;
  * Span is one timed operation within a trace.
  */
 public final class Span implements dev.micro.sdk.MicroMessage {
-  private static final Span DEFAULT_INSTANCE = new Builder().build();
+  private static final Span DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String trace_;
-  private final String id_;
-  private final String parent_;
-  private final String name_;
+  private final java.lang.String trace_;
+  private final java.lang.String id_;
+  private final java.lang.String parent_;
+  private final java.lang.String name_;
   private final long started_;
   private final long duration_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final int type_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -33,7 +33,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code debug.Span}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.debug.DebugProto.getDescriptor().findMessageTypeByName("Span");
+    return dev.micro.sdk.debug.DebugOuterClass.getDescriptor().findMessageTypeByName("Span");
   }
 
   /** The message with every field unset. */
@@ -64,28 +64,28 @@ public final class Span implements dev.micro.sdk.MicroMessage {
   /**
    * ID of the trace the span belongs to.
    */
-  public String getTrace() {
+  public java.lang.String getTrace() {
     return trace_;
   }
 
   /**
    * Unique ID of the span.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * ID of the parent span; empty for a root span.
    */
-  public String getParent() {
+  public java.lang.String getParent() {
     return parent_;
   }
 
   /**
    * Name of the operation, for example the endpoint called.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
@@ -106,7 +106,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
   /**
    * Key/value metadata attached to the span.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
@@ -124,7 +124,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -137,7 +137,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), metadata_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(8), type_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -153,7 +153,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(8), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -181,7 +181,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     if (duration_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeUInt64Size(6, duration_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(7) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -213,7 +213,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     if (duration_ != 0L) {
       output.writeUInt64(6, duration_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(7, 2);
       output.writeUInt32NoTag(entry);
@@ -227,14 +227,14 @@ public final class Span implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Span parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Span::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.debug.Span::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -248,7 +248,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.trace_ = input.readStringRequireUtf8();
           break;
@@ -269,8 +269,8 @@ public final class Span implements dev.micro.sdk.MicroMessage {
           break;
         case 58: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -297,25 +297,31 @@ public final class Span implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Span fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Span fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -334,32 +340,32 @@ public final class Span implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(type_, that.type_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, trace_, id_, parent_, name_, started_, duration_, metadata_, type_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Span{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Span}. */
   public static final class Builder {
-    private String trace_ = "";
-    private String id_ = "";
-    private String parent_ = "";
-    private String name_ = "";
+    private java.lang.String trace_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String parent_ = "";
+    private java.lang.String name_ = "";
     private long started_ = 0L;
     private long duration_ = 0L;
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private int type_ = 0;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code trace}. */
-    public Builder setTrace(String value) {
+    public Builder setTrace(java.lang.String value) {
       this.trace_ = java.util.Objects.requireNonNull(value, "trace");
       return this;
     }
@@ -371,7 +377,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -383,7 +389,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code parent}. */
-    public Builder setParent(String value) {
+    public Builder setParent(java.lang.String value) {
       this.parent_ = java.util.Objects.requireNonNull(value, "parent");
       return this;
     }
@@ -395,7 +401,7 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -431,13 +437,13 @@ public final class Span implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -465,8 +471,20 @@ public final class Span implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Span build() {
+      Span message = new Span(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Span buildPartial() {
       return new Span(this);
     }
   }

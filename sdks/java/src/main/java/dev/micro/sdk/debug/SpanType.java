@@ -18,24 +18,25 @@ public enum SpanType {
   /** A number this version of the enum does not know. */
   UNRECOGNIZED(-1);
 
-  private final int number;
+  // `$` keeps the field apart from every constant: proto names cannot contain it.
+  private final int number$;
 
   SpanType(int number) {
-    this.number = number;
+    this.number$ = number;
   }
 
   /** The proto number; throws for {@code UNRECOGNIZED}. */
   public int getNumber() {
     if (this == UNRECOGNIZED) {
-      throw new IllegalArgumentException("UNRECOGNIZED has no number");
+      throw new java.lang.IllegalArgumentException("UNRECOGNIZED has no number");
     }
-    return number;
+    return number$;
   }
 
   /** The constant with this number (the first, for aliases), or {@code null}. */
   public static SpanType forNumber(int number) {
     for (SpanType value : values()) {
-      if (value != UNRECOGNIZED && value.number == number) {
+      if (value != UNRECOGNIZED && value.number$ == number) {
         return value;
       }
     }
@@ -44,6 +45,6 @@ public enum SpanType {
 
   /** The enum's descriptor. */
   public static com.google.protobuf.Descriptors.EnumDescriptor getDescriptor() {
-    return dev.micro.sdk.debug.DebugProto.getDescriptor().findEnumTypeByName("SpanType");
+    return dev.micro.sdk.debug.DebugOuterClass.getDescriptor().findEnumTypeByName("SpanType");
   }
 }

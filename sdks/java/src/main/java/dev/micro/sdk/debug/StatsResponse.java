@@ -6,7 +6,7 @@ package dev.micro.sdk.debug;
  * StatsResponse holds a snapshot of the service's runtime statistics.
  */
 public final class StatsResponse implements dev.micro.sdk.MicroMessage {
-  private static final StatsResponse DEFAULT_INSTANCE = new Builder().build();
+  private static final StatsResponse DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final long timestamp_;
   private final long started_;
@@ -33,7 +33,7 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code debug.StatsResponse}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.debug.DebugProto.getDescriptor().findMessageTypeByName("StatsResponse");
+    return dev.micro.sdk.debug.DebugOuterClass.getDescriptor().findMessageTypeByName("StatsResponse");
   }
 
   /** The message with every field unset. */
@@ -118,7 +118,7 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -131,7 +131,7 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), requests_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(8), errors_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -147,7 +147,7 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
     builder.requests_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.errors_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(8), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -216,14 +216,14 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static StatsResponse parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, StatsResponse::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.debug.StatsResponse::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -237,7 +237,7 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 8:
           builder.timestamp_ = input.readUInt64();
           break;
@@ -268,25 +268,31 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static StatsResponse fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static StatsResponse fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -305,13 +311,13 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(errors_, that.errors_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, timestamp_, started_, uptime_, memory_, threads_, gc_, requests_, errors_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "StatsResponse{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -425,8 +431,20 @@ public final class StatsResponse implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public StatsResponse build() {
+      StatsResponse message = new StatsResponse(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public StatsResponse buildPartial() {
       return new StatsResponse(this);
     }
   }

@@ -6,12 +6,12 @@ package dev.micro.sdk.errors;
  * Error is the structured error returned by Micro services.
  */
 public final class Error implements dev.micro.sdk.MicroMessage {
-  private static final Error DEFAULT_INSTANCE = new Builder().build();
+  private static final Error DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
+  private final java.lang.String id_;
   private final int code_;
-  private final String detail_;
-  private final String status_;
+  private final java.lang.String detail_;
+  private final java.lang.String status_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -25,7 +25,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code errors.Error}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.errors.ErrorsProto.getDescriptor().findMessageTypeByName("Error");
+    return dev.micro.sdk.errors.Errors.getDescriptor().findMessageTypeByName("Error");
   }
 
   /** The message with every field unset. */
@@ -54,7 +54,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
    * "service.Handler.Method", for example "store.Store.Read" or
    * "auth.Auth.Token".
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -68,19 +68,19 @@ public final class Error implements dev.micro.sdk.MicroMessage {
   /**
    * Human-readable description of the error.
    */
-  public String getDetail() {
+  public java.lang.String getDetail() {
     return detail_;
   }
 
   /**
    * HTTP status text matching code, for example "Not Found".
    */
-  public String getStatus() {
+  public java.lang.String getStatus() {
     return status_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -89,7 +89,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), detail_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), status_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -101,7 +101,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     builder.detail_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.status_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -146,14 +146,14 @@ public final class Error implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Error parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Error::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.errors.Error::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -167,7 +167,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -186,25 +186,31 @@ public final class Error implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Error fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Error fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -219,28 +225,28 @@ public final class Error implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(status_, that.status_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, code_, detail_, status_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Error{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Error}. */
   public static final class Builder {
-    private String id_ = "";
+    private java.lang.String id_ = "";
     private int code_ = 0;
-    private String detail_ = "";
-    private String status_ = "";
+    private java.lang.String detail_ = "";
+    private java.lang.String status_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -264,7 +270,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code detail}. */
-    public Builder setDetail(String value) {
+    public Builder setDetail(java.lang.String value) {
       this.detail_ = java.util.Objects.requireNonNull(value, "detail");
       return this;
     }
@@ -276,7 +282,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code status}. */
-    public Builder setStatus(String value) {
+    public Builder setStatus(java.lang.String value) {
       this.status_ = java.util.Objects.requireNonNull(value, "status");
       return this;
     }
@@ -287,8 +293,20 @@ public final class Error implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Error build() {
+      Error message = new Error(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Error buildPartial() {
       return new Error(this);
     }
   }

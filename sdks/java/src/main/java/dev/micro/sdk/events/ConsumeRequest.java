@@ -6,10 +6,10 @@ package dev.micro.sdk.events;
  * ConsumeRequest describes the subscription to open.
  */
 public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
-  private static final ConsumeRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final ConsumeRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String group_;
-  private final String topic_;
+  private final java.lang.String group_;
+  private final java.lang.String topic_;
   private final long offset_;
   private final boolean auto_ack_;
   private final long ack_wait_;
@@ -29,7 +29,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code events.ConsumeRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.events.EventsProto.getDescriptor().findMessageTypeByName("ConsumeRequest");
+    return dev.micro.sdk.events.Events.getDescriptor().findMessageTypeByName("ConsumeRequest");
   }
 
   /** The message with every field unset. */
@@ -59,14 +59,14 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
    * Consumer group. Consumers sharing a group split the events between them;
    * empty means a new unique group, so this consumer receives every event.
    */
-  public String getGroup() {
+  public java.lang.String getGroup() {
     return group_;
   }
 
   /**
    * Topic to consume from.
    */
-  public String getTopic() {
+  public java.lang.String getTopic() {
     return topic_;
   }
 
@@ -103,7 +103,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -114,7 +114,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), ack_wait_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), retry_limit_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -128,7 +128,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
     builder.ack_wait_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.retry_limit_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -185,14 +185,14 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ConsumeRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ConsumeRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.events.ConsumeRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -206,7 +206,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.group_ = input.readStringRequireUtf8();
           break;
@@ -231,25 +231,31 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ConsumeRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ConsumeRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -266,20 +272,20 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(retry_limit_, that.retry_limit_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, group_, topic_, offset_, auto_ack_, ack_wait_, retry_limit_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ConsumeRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ConsumeRequest}. */
   public static final class Builder {
-    private String group_ = "";
-    private String topic_ = "";
+    private java.lang.String group_ = "";
+    private java.lang.String topic_ = "";
     private long offset_ = 0L;
     private boolean auto_ack_ = false;
     private long ack_wait_ = 0L;
@@ -289,7 +295,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code group}. */
-    public Builder setGroup(String value) {
+    public Builder setGroup(java.lang.String value) {
       this.group_ = java.util.Objects.requireNonNull(value, "group");
       return this;
     }
@@ -301,7 +307,7 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code topic}. */
-    public Builder setTopic(String value) {
+    public Builder setTopic(java.lang.String value) {
       this.topic_ = java.util.Objects.requireNonNull(value, "topic");
       return this;
     }
@@ -360,8 +366,20 @@ public final class ConsumeRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ConsumeRequest build() {
+      ConsumeRequest message = new ConsumeRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ConsumeRequest buildPartial() {
       return new ConsumeRequest(this);
     }
   }

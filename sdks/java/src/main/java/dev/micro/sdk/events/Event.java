@@ -6,11 +6,11 @@ package dev.micro.sdk.events;
  * Event is one event of a topic.
  */
 public final class Event implements dev.micro.sdk.MicroMessage {
-  private static final Event DEFAULT_INSTANCE = new Builder().build();
+  private static final Event DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String topic_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.lang.String id_;
+  private final java.lang.String topic_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final com.google.protobuf.ByteString payload_;
   private final long timestamp_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -27,7 +27,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code events.Event}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.events.EventsProto.getDescriptor().findMessageTypeByName("Event");
+    return dev.micro.sdk.events.Events.getDescriptor().findMessageTypeByName("Event");
   }
 
   /** The message with every field unset. */
@@ -55,21 +55,21 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the event; also used to acknowledge it.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Topic the event was published to.
    */
-  public String getTopic() {
+  public java.lang.String getTopic() {
     return topic_;
   }
 
   /**
    * Key/value metadata attached to the event.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
@@ -88,7 +88,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -98,7 +98,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), payload_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), timestamp_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -111,7 +111,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     builder.payload_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.timestamp_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -127,7 +127,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     if (!topic_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, topic_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(3) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -150,7 +150,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     if (!topic_.isEmpty()) {
       output.writeString(2, topic_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(3, 2);
       output.writeUInt32NoTag(entry);
@@ -167,14 +167,14 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Event parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Event::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.events.Event::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -188,7 +188,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -197,8 +197,8 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           break;
         case 26: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -228,25 +228,31 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Event fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Event fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -262,21 +268,21 @@ public final class Event implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(timestamp_, that.timestamp_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, topic_, metadata_, payload_, timestamp_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Event{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Event}. */
   public static final class Builder {
-    private String id_ = "";
-    private String topic_ = "";
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.lang.String id_ = "";
+    private java.lang.String topic_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.ByteString payload_ = com.google.protobuf.ByteString.EMPTY;
     private long timestamp_ = 0L;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -284,7 +290,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -296,7 +302,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code topic}. */
-    public Builder setTopic(String value) {
+    public Builder setTopic(java.lang.String value) {
       this.topic_ = java.util.Objects.requireNonNull(value, "topic");
       return this;
     }
@@ -308,13 +314,13 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -349,8 +355,20 @@ public final class Event implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Event build() {
+      Event message = new Event(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Event buildPartial() {
       return new Event(this);
     }
   }

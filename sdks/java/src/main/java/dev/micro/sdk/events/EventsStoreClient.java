@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class EventsStoreClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "events.Store";
+  public static final java.lang.String SERVICE_NAME = "events.Store";
 
   /** The gRPC method {@code events.Store/Read}. */
   public static final MethodDescriptor<dev.micro.sdk.events.ReadRequest, dev.micro.sdk.events.ReadResponse> METHOD_READ =

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class StreamClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "events.Stream";
+  public static final java.lang.String SERVICE_NAME = "events.Stream";
 
   /** The gRPC method {@code events.Stream/Publish}. */
   public static final MethodDescriptor<dev.micro.sdk.events.PublishRequest, dev.micro.sdk.events.PublishResponse> METHOD_PUBLISH =

@@ -7,7 +7,7 @@ package dev.micro.sdk.network;
  * used by any rpc.
  */
 public final class Connect implements dev.micro.sdk.MicroMessage {
-  private static final Connect DEFAULT_INSTANCE = new Builder().build();
+  private static final Connect DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final dev.micro.sdk.network.Node node_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -20,7 +20,7 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code network.Connect}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.network.NetworkProto.getDescriptor().findMessageTypeByName("Connect");
+    return dev.micro.sdk.network.NetworkOuterClass.getDescriptor().findMessageTypeByName("Connect");
   }
 
   /** The message with every field unset. */
@@ -56,13 +56,13 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), node_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -71,7 +71,7 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.node_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), dev.micro.sdk.network.Node::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -100,14 +100,14 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Connect parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Connect::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.network.Connect::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -121,7 +121,7 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.node_ = dev.micro.sdk.Wire.mergeMessage(input, builder.node_, dev.micro.sdk.network.Node::readFrom, dev.micro.sdk.network.Node::toByteArray);
           break;
@@ -131,25 +131,31 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Connect fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Connect fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -161,13 +167,13 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(node_, that.node_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, node_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Connect{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -190,8 +196,20 @@ public final class Connect implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Connect build() {
+      Connect message = new Connect(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Connect buildPartial() {
       return new Connect(this);
     }
   }

@@ -6,10 +6,10 @@ package dev.micro.sdk.network;
  * Error summarises the errors a node has seen.
  */
 public final class Error implements dev.micro.sdk.MicroMessage {
-  private static final Error DEFAULT_INSTANCE = new Builder().build();
+  private static final Error DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final int count_;
-  private final String msg_;
+  private final java.lang.String msg_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code network.Error}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.network.NetworkProto.getDescriptor().findMessageTypeByName("Error");
+    return dev.micro.sdk.network.NetworkOuterClass.getDescriptor().findMessageTypeByName("Error");
   }
 
   /** The message with every field unset. */
@@ -53,19 +53,19 @@ public final class Error implements dev.micro.sdk.MicroMessage {
   /**
    * Message of the most recent error.
    */
-  public String getMsg() {
+  public java.lang.String getMsg() {
     return msg_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), count_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), msg_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     builder.count_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.msg_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -108,14 +108,14 @@ public final class Error implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Error parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Error::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.network.Error::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -129,7 +129,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 8:
           builder.count_ = input.readUInt32();
           break;
@@ -142,25 +142,31 @@ public final class Error implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Error fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Error fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -173,20 +179,20 @@ public final class Error implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(msg_, that.msg_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, count_, msg_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Error{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Error}. */
   public static final class Builder {
     private int count_ = 0;
-    private String msg_ = "";
+    private java.lang.String msg_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
@@ -204,7 +210,7 @@ public final class Error implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code msg}. */
-    public Builder setMsg(String value) {
+    public Builder setMsg(java.lang.String value) {
       this.msg_ = java.util.Objects.requireNonNull(value, "msg");
       return this;
     }
@@ -215,8 +221,20 @@ public final class Error implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Error build() {
+      Error message = new Error(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Error buildPartial() {
       return new Error(this);
     }
   }

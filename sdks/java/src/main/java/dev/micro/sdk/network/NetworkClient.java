@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class NetworkClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "network.Network";
+  public static final java.lang.String SERVICE_NAME = "network.Network";
 
   /** The gRPC method {@code network.Network/Connect}. */
   public static final MethodDescriptor<dev.micro.sdk.network.ConnectRequest, dev.micro.sdk.network.ConnectResponse> METHOD_CONNECT =

@@ -6,12 +6,12 @@ package dev.micro.sdk.network;
  * Node is one member of the network.
  */
 public final class Node implements dev.micro.sdk.MicroMessage {
-  private static final Node DEFAULT_INSTANCE = new Builder().build();
+  private static final Node DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String address_;
-  private final String network_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.lang.String id_;
+  private final java.lang.String address_;
+  private final java.lang.String network_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final dev.micro.sdk.network.Status status_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -27,7 +27,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code network.Node}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.network.NetworkProto.getDescriptor().findMessageTypeByName("Node");
+    return dev.micro.sdk.network.NetworkOuterClass.getDescriptor().findMessageTypeByName("Node");
   }
 
   /** The message with every field unset. */
@@ -55,28 +55,28 @@ public final class Node implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the node.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Address the node can be reached at, as host:port.
    */
-  public String getAddress() {
+  public java.lang.String getAddress() {
     return address_;
   }
 
   /**
    * Name of the network the node belongs to, for example "micro".
    */
-  public String getNetwork() {
+  public java.lang.String getNetwork() {
     return network_;
   }
 
   /**
    * Key/value metadata attached to the node.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
@@ -95,7 +95,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -105,7 +105,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), metadata_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), status_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -118,7 +118,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.status_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), dev.micro.sdk.network.Status::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -137,7 +137,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     if (!network_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(3, network_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -160,7 +160,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     if (!network_.isEmpty()) {
       output.writeString(3, network_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -176,14 +176,14 @@ public final class Node implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Node parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Node::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.network.Node::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -197,7 +197,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -209,8 +209,8 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -237,25 +237,31 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Node fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Node fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -271,29 +277,29 @@ public final class Node implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(status_, that.status_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, address_, network_, metadata_, status_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Node{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Node}. */
   public static final class Builder {
-    private String id_ = "";
-    private String address_ = "";
-    private String network_ = "";
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.lang.String id_ = "";
+    private java.lang.String address_ = "";
+    private java.lang.String network_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private dev.micro.sdk.network.Status status_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -305,7 +311,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code address}. */
-    public Builder setAddress(String value) {
+    public Builder setAddress(java.lang.String value) {
       this.address_ = java.util.Objects.requireNonNull(value, "address");
       return this;
     }
@@ -317,7 +323,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code network}. */
-    public Builder setNetwork(String value) {
+    public Builder setNetwork(java.lang.String value) {
       this.network_ = java.util.Objects.requireNonNull(value, "network");
       return this;
     }
@@ -329,13 +335,13 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -358,8 +364,20 @@ public final class Node implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Node build() {
+      Node message = new Node(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Node buildPartial() {
       return new Node(this);
     }
   }

@@ -6,7 +6,7 @@ package dev.micro.sdk.network;
  * Peer is a node together with the peers it is connected to, forming a tree.
  */
 public final class Peer implements dev.micro.sdk.MicroMessage {
-  private static final Peer DEFAULT_INSTANCE = new Builder().build();
+  private static final Peer DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final dev.micro.sdk.network.Node node_;
   private final java.util.List<dev.micro.sdk.network.Peer> peers_;
@@ -21,7 +21,7 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code network.Peer}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.network.NetworkProto.getDescriptor().findMessageTypeByName("Peer");
+    return dev.micro.sdk.network.NetworkOuterClass.getDescriptor().findMessageTypeByName("Peer");
   }
 
   /** The message with every field unset. */
@@ -65,14 +65,14 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), node_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), peers_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -82,7 +82,7 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
     builder.node_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), dev.micro.sdk.network.Node::fromDynamic);
     builder.peers_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.network.Peer::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -119,14 +119,14 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Peer parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Peer::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.network.Peer::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -140,7 +140,7 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.node_ = dev.micro.sdk.Wire.mergeMessage(input, builder.node_, dev.micro.sdk.network.Node::readFrom, dev.micro.sdk.network.Node::toByteArray);
           break;
@@ -153,25 +153,31 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Peer fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Peer fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -184,13 +190,13 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(peers_, that.peers_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, node_, peers_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Peer{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -221,7 +227,7 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code peers}. */
-    public Builder addAllPeers(Iterable<? extends dev.micro.sdk.network.Peer> values) {
+    public Builder addAllPeers(java.lang.Iterable<? extends dev.micro.sdk.network.Peer> values) {
       for (dev.micro.sdk.network.Peer value : values) {
         addPeers(value);
       }
@@ -234,8 +240,20 @@ public final class Peer implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Peer build() {
+      Peer message = new Peer(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Peer buildPartial() {
       return new Peer(this);
     }
   }

@@ -7,13 +7,13 @@ package dev.micro.sdk.network;
  * filter.
  */
 public final class Query implements dev.micro.sdk.MicroMessage {
-  private static final Query DEFAULT_INSTANCE = new Builder().build();
+  private static final Query DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
-  private final String address_;
-  private final String gateway_;
-  private final String router_;
-  private final String network_;
+  private final java.lang.String service_;
+  private final java.lang.String address_;
+  private final java.lang.String gateway_;
+  private final java.lang.String router_;
+  private final java.lang.String network_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -28,7 +28,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code network.Query}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.network.NetworkProto.getDescriptor().findMessageTypeByName("Query");
+    return dev.micro.sdk.network.NetworkOuterClass.getDescriptor().findMessageTypeByName("Query");
   }
 
   /** The message with every field unset. */
@@ -56,40 +56,40 @@ public final class Query implements dev.micro.sdk.MicroMessage {
   /**
    * Only return routes to this service.
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
   /**
    * Only return routes with this address.
    */
-  public String getAddress() {
+  public java.lang.String getAddress() {
     return address_;
   }
 
   /**
    * Only return routes through this gateway.
    */
-  public String getGateway() {
+  public java.lang.String getGateway() {
     return gateway_;
   }
 
   /**
    * Only return routes advertised by this router ID.
    */
-  public String getRouter() {
+  public java.lang.String getRouter() {
     return router_;
   }
 
   /**
    * Only return routes in this network.
    */
-  public String getNetwork() {
+  public java.lang.String getNetwork() {
     return network_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -99,7 +99,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), router_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), network_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -112,7 +112,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     builder.router_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.network_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -163,14 +163,14 @@ public final class Query implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Query parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Query::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.network.Query::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -184,7 +184,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -206,25 +206,31 @@ public final class Query implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Query fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Query fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -240,29 +246,29 @@ public final class Query implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(network_, that.network_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_, address_, gateway_, router_, network_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Query{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Query}. */
   public static final class Builder {
-    private String service_ = "";
-    private String address_ = "";
-    private String gateway_ = "";
-    private String router_ = "";
-    private String network_ = "";
+    private java.lang.String service_ = "";
+    private java.lang.String address_ = "";
+    private java.lang.String gateway_ = "";
+    private java.lang.String router_ = "";
+    private java.lang.String network_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -274,7 +280,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code address}. */
-    public Builder setAddress(String value) {
+    public Builder setAddress(java.lang.String value) {
       this.address_ = java.util.Objects.requireNonNull(value, "address");
       return this;
     }
@@ -286,7 +292,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code gateway}. */
-    public Builder setGateway(String value) {
+    public Builder setGateway(java.lang.String value) {
       this.gateway_ = java.util.Objects.requireNonNull(value, "gateway");
       return this;
     }
@@ -298,7 +304,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code router}. */
-    public Builder setRouter(String value) {
+    public Builder setRouter(java.lang.String value) {
       this.router_ = java.util.Objects.requireNonNull(value, "router");
       return this;
     }
@@ -310,7 +316,7 @@ public final class Query implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code network}. */
-    public Builder setNetwork(String value) {
+    public Builder setNetwork(java.lang.String value) {
       this.network_ = java.util.Objects.requireNonNull(value, "network");
       return this;
     }
@@ -321,8 +327,20 @@ public final class Query implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Query build() {
+      Query message = new Query(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Query buildPartial() {
       return new Query(this);
     }
   }

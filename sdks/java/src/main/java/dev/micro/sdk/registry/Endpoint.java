@@ -6,12 +6,12 @@ package dev.micro.sdk.registry;
  * Endpoint describes one method a service exposes.
  */
 public final class Endpoint implements dev.micro.sdk.MicroMessage {
-  private static final Endpoint DEFAULT_INSTANCE = new Builder().build();
+  private static final Endpoint DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
+  private final java.lang.String name_;
   private final dev.micro.sdk.registry.Value request_;
   private final dev.micro.sdk.registry.Value response_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -25,7 +25,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Endpoint}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Endpoint");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Endpoint");
   }
 
   /** The message with every field unset. */
@@ -53,7 +53,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
    * Name of the endpoint in the form "Handler.Method", for example
    * "Store.Read".
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
@@ -88,12 +88,12 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
   /**
    * Key/value metadata attached to the endpoint, such as whether it streams.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -102,7 +102,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), response_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), metadata_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -114,7 +114,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     builder.response_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.registry.Value::fromDynamic);
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -133,7 +133,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     if (response_ != null) {
       size += com.google.protobuf.CodedOutputStream.computeTagSize(3) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(response_.getSerializedSize()) + response_.getSerializedSize();
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -157,7 +157,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
       output.writeUInt32NoTag(response_.getSerializedSize());
       response_.writeTo(output);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -168,14 +168,14 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Endpoint parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Endpoint::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Endpoint::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -189,7 +189,7 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -201,8 +201,8 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -226,25 +226,31 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Endpoint fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Endpoint fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -259,28 +265,28 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(metadata_, that.metadata_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, request_, response_, metadata_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Endpoint{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Endpoint}. */
   public static final class Builder {
-    private String name_ = "";
+    private java.lang.String name_ = "";
     private dev.micro.sdk.registry.Value request_;
     private dev.micro.sdk.registry.Value response_;
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -316,13 +322,13 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -333,8 +339,20 @@ public final class Endpoint implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Endpoint build() {
+      Endpoint message = new Endpoint(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Endpoint buildPartial() {
       return new Endpoint(this);
     }
   }

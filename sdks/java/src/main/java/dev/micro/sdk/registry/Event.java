@@ -7,9 +7,9 @@ package dev.micro.sdk.registry;
  * it (Watch returns Result instead).
  */
 public final class Event implements dev.micro.sdk.MicroMessage {
-  private static final Event DEFAULT_INSTANCE = new Builder().build();
+  private static final Event DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
+  private final java.lang.String id_;
   private final int type_;
   private final long timestamp_;
   private final dev.micro.sdk.registry.Service service_;
@@ -26,7 +26,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Event}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Event");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Event");
   }
 
   /** The message with every field unset. */
@@ -53,7 +53,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the event.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -92,7 +92,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -101,7 +101,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), timestamp_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), service_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -113,7 +113,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     builder.timestamp_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.service_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.registry.Service::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -160,14 +160,14 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Event parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Event::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Event::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -181,7 +181,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -200,25 +200,31 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Event fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Event fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -233,19 +239,19 @@ public final class Event implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(service_, that.service_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, type_, timestamp_, service_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Event{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Event}. */
   public static final class Builder {
-    private String id_ = "";
+    private java.lang.String id_ = "";
     private int type_ = 0;
     private long timestamp_ = 0L;
     private dev.micro.sdk.registry.Service service_;
@@ -254,7 +260,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -306,8 +312,20 @@ public final class Event implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Event build() {
+      Event message = new Event(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Event buildPartial() {
       return new Event(this);
     }
   }

@@ -21,24 +21,25 @@ public enum EventType {
   /** A number this version of the enum does not know. */
   UNRECOGNIZED(-1);
 
-  private final int number;
+  // `$` keeps the field apart from every constant: proto names cannot contain it.
+  private final int number$;
 
   EventType(int number) {
-    this.number = number;
+    this.number$ = number;
   }
 
   /** The proto number; throws for {@code UNRECOGNIZED}. */
   public int getNumber() {
     if (this == UNRECOGNIZED) {
-      throw new IllegalArgumentException("UNRECOGNIZED has no number");
+      throw new java.lang.IllegalArgumentException("UNRECOGNIZED has no number");
     }
-    return number;
+    return number$;
   }
 
   /** The constant with this number (the first, for aliases), or {@code null}. */
   public static EventType forNumber(int number) {
     for (EventType value : values()) {
-      if (value != UNRECOGNIZED && value.number == number) {
+      if (value != UNRECOGNIZED && value.number$ == number) {
         return value;
       }
     }
@@ -47,6 +48,6 @@ public enum EventType {
 
   /** The enum's descriptor. */
   public static com.google.protobuf.Descriptors.EnumDescriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findEnumTypeByName("EventType");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findEnumTypeByName("EventType");
   }
 }

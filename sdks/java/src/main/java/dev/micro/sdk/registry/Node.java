@@ -6,12 +6,12 @@ package dev.micro.sdk.registry;
  * Node is one running instance of a service.
  */
 public final class Node implements dev.micro.sdk.MicroMessage {
-  private static final Node DEFAULT_INSTANCE = new Builder().build();
+  private static final Node DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
-  private final String address_;
+  private final java.lang.String id_;
+  private final java.lang.String address_;
   private final long port_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -25,7 +25,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Node}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Node");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Node");
   }
 
   /** The message with every field unset. */
@@ -52,14 +52,14 @@ public final class Node implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the instance.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
   /**
    * Address of the instance, usually host:port.
    */
-  public String getAddress() {
+  public java.lang.String getAddress() {
     return address_;
   }
 
@@ -74,12 +74,12 @@ public final class Node implements dev.micro.sdk.MicroMessage {
    * Key/value metadata attached to the instance, such as the protocol and
    * transport it speaks.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -88,7 +88,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), port_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), metadata_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -100,7 +100,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     builder.port_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -119,7 +119,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     if (port_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeInt64Size(3, port_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -139,7 +139,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     if (port_ != 0L) {
       output.writeInt64(3, port_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -150,14 +150,14 @@ public final class Node implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Node parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Node::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Node::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -171,7 +171,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -183,8 +183,8 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -208,25 +208,31 @@ public final class Node implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Node fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Node fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -241,28 +247,28 @@ public final class Node implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(metadata_, that.metadata_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, address_, port_, metadata_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Node{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Node}. */
   public static final class Builder {
-    private String id_ = "";
-    private String address_ = "";
+    private java.lang.String id_ = "";
+    private java.lang.String address_ = "";
     private long port_ = 0L;
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -274,7 +280,7 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code address}. */
-    public Builder setAddress(String value) {
+    public Builder setAddress(java.lang.String value) {
       this.address_ = java.util.Objects.requireNonNull(value, "address");
       return this;
     }
@@ -298,13 +304,13 @@ public final class Node implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -315,8 +321,20 @@ public final class Node implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Node build() {
+      Node message = new Node(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Node buildPartial() {
       return new Node(this);
     }
   }

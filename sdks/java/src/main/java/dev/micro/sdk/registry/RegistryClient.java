@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RegistryClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "registry.Registry";
+  public static final java.lang.String SERVICE_NAME = "registry.Registry";
 
   /** The gRPC method {@code registry.Registry/GetService}. */
   public static final MethodDescriptor<dev.micro.sdk.registry.GetRequest, dev.micro.sdk.registry.GetResponse> METHOD_GET_SERVICE =

@@ -6,9 +6,9 @@ package dev.micro.sdk.registry;
  * Result is one registration change delivered by Watch.
  */
 public final class Result implements dev.micro.sdk.MicroMessage {
-  private static final Result DEFAULT_INSTANCE = new Builder().build();
+  private static final Result DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String action_;
+  private final java.lang.String action_;
   private final dev.micro.sdk.registry.Service service_;
   private final long timestamp_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -23,7 +23,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Result}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Result");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Result");
   }
 
   /** The message with every field unset. */
@@ -49,7 +49,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
   /**
    * Kind of change: "create", "update" or "delete".
    */
-  public String getAction() {
+  public java.lang.String getAction() {
     return action_;
   }
 
@@ -75,7 +75,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -83,7 +83,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), service_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), timestamp_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -94,7 +94,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
     builder.service_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.registry.Service::fromDynamic);
     builder.timestamp_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -135,14 +135,14 @@ public final class Result implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Result parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Result::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Result::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -156,7 +156,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.action_ = input.readStringRequireUtf8();
           break;
@@ -172,25 +172,31 @@ public final class Result implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Result fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Result fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -204,19 +210,19 @@ public final class Result implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(timestamp_, that.timestamp_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, action_, service_, timestamp_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Result{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Result}. */
   public static final class Builder {
-    private String action_ = "";
+    private java.lang.String action_ = "";
     private dev.micro.sdk.registry.Service service_;
     private long timestamp_ = 0L;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -224,7 +230,7 @@ public final class Result implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code action}. */
-    public Builder setAction(String value) {
+    public Builder setAction(java.lang.String value) {
       this.action_ = java.util.Objects.requireNonNull(value, "action");
       return this;
     }
@@ -259,8 +265,20 @@ public final class Result implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Result build() {
+      Result message = new Result(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Result buildPartial() {
       return new Result(this);
     }
   }

@@ -6,11 +6,11 @@ package dev.micro.sdk.registry;
  * Service is a named, versioned service with its endpoints and nodes.
  */
 public final class Service implements dev.micro.sdk.MicroMessage {
-  private static final Service DEFAULT_INSTANCE = new Builder().build();
+  private static final Service DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String version_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.lang.String name_;
+  private final java.lang.String version_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final java.util.List<dev.micro.sdk.registry.Endpoint> endpoints_;
   private final java.util.List<dev.micro.sdk.registry.Node> nodes_;
   private final dev.micro.sdk.registry.Options options_;
@@ -29,7 +29,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Service}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Service");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Service");
   }
 
   /** The message with every field unset. */
@@ -58,21 +58,21 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the service, for example "store".
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Version of the service, for example "latest".
    */
-  public String getVersion() {
+  public java.lang.String getVersion() {
     return version_;
   }
 
   /**
    * Key/value metadata attached to the service.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
@@ -105,7 +105,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -116,7 +116,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), nodes_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -130,7 +130,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     builder.nodes_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), dev.micro.sdk.registry.Node::fromDynamic);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), dev.micro.sdk.registry.Options::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -146,7 +146,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     if (!version_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, version_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(3) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -172,7 +172,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     if (!version_.isEmpty()) {
       output.writeString(2, version_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(3, 2);
       output.writeUInt32NoTag(entry);
@@ -198,14 +198,14 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Service parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Service::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Service::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -219,7 +219,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -228,8 +228,8 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           break;
         case 26: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -262,25 +262,31 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Service fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Service fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -297,21 +303,21 @@ public final class Service implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, version_, metadata_, endpoints_, nodes_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Service{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Service}. */
   public static final class Builder {
-    private String name_ = "";
-    private String version_ = "";
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.lang.String name_ = "";
+    private java.lang.String version_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private java.util.List<dev.micro.sdk.registry.Endpoint> endpoints_ = new java.util.ArrayList<>();
     private java.util.List<dev.micro.sdk.registry.Node> nodes_ = new java.util.ArrayList<>();
     private dev.micro.sdk.registry.Options options_;
@@ -320,7 +326,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -332,7 +338,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code version}. */
-    public Builder setVersion(String value) {
+    public Builder setVersion(java.lang.String value) {
       this.version_ = java.util.Objects.requireNonNull(value, "version");
       return this;
     }
@@ -344,13 +350,13 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -368,7 +374,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code endpoints}. */
-    public Builder addAllEndpoints(Iterable<? extends dev.micro.sdk.registry.Endpoint> values) {
+    public Builder addAllEndpoints(java.lang.Iterable<? extends dev.micro.sdk.registry.Endpoint> values) {
       for (dev.micro.sdk.registry.Endpoint value : values) {
         addEndpoints(value);
       }
@@ -388,7 +394,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code nodes}. */
-    public Builder addAllNodes(Iterable<? extends dev.micro.sdk.registry.Node> values) {
+    public Builder addAllNodes(java.lang.Iterable<? extends dev.micro.sdk.registry.Node> values) {
       for (dev.micro.sdk.registry.Node value : values) {
         addNodes(value);
       }
@@ -413,8 +419,20 @@ public final class Service implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Service build() {
+      Service message = new Service(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Service buildPartial() {
       return new Service(this);
     }
   }

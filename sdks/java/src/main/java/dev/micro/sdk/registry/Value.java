@@ -6,10 +6,10 @@ package dev.micro.sdk.registry;
  * Value describes a request or response type, recursively.
  */
 public final class Value implements dev.micro.sdk.MicroMessage {
-  private static final Value DEFAULT_INSTANCE = new Builder().build();
+  private static final Value DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String type_;
+  private final java.lang.String name_;
+  private final java.lang.String type_;
   private final java.util.List<dev.micro.sdk.registry.Value> values_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -23,7 +23,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code registry.Value}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.registry.RegistryProto.getDescriptor().findMessageTypeByName("Value");
+    return dev.micro.sdk.registry.RegistryOuterClass.getDescriptor().findMessageTypeByName("Value");
   }
 
   /** The message with every field unset. */
@@ -49,14 +49,14 @@ public final class Value implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the field or type.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Type of the value, for example "string" or a message type name.
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
@@ -68,7 +68,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -76,7 +76,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), values_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -87,7 +87,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     builder.type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.values_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.registry.Value::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -128,14 +128,14 @@ public final class Value implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Value parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Value::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.registry.Value::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -149,7 +149,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -165,25 +165,31 @@ public final class Value implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Value fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Value fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -197,27 +203,27 @@ public final class Value implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(values_, that.values_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, type_, values_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Value{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Value}. */
   public static final class Builder {
-    private String name_ = "";
-    private String type_ = "";
+    private java.lang.String name_ = "";
+    private java.lang.String type_ = "";
     private java.util.List<dev.micro.sdk.registry.Value> values_ = new java.util.ArrayList<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -229,7 +235,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -247,7 +253,7 @@ public final class Value implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code values}. */
-    public Builder addAllValues(Iterable<? extends dev.micro.sdk.registry.Value> values) {
+    public Builder addAllValues(java.lang.Iterable<? extends dev.micro.sdk.registry.Value> values) {
       for (dev.micro.sdk.registry.Value value : values) {
         addValues(value);
       }
@@ -260,8 +266,20 @@ public final class Value implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Value build() {
+      Value message = new Value(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Value buildPartial() {
       return new Value(this);
     }
   }

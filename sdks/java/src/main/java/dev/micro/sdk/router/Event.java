@@ -6,9 +6,9 @@ package dev.micro.sdk.router;
  * Event describes one change to the routing table.
  */
 public final class Event implements dev.micro.sdk.MicroMessage {
-  private static final Event DEFAULT_INSTANCE = new Builder().build();
+  private static final Event DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
+  private final java.lang.String id_;
   private final int type_;
   private final long timestamp_;
   private final dev.micro.sdk.router.Route route_;
@@ -25,7 +25,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code router.Event}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.router.RouterProto.getDescriptor().findMessageTypeByName("Event");
+    return dev.micro.sdk.router.RouterOuterClass.getDescriptor().findMessageTypeByName("Event");
   }
 
   /** The message with every field unset. */
@@ -52,7 +52,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   /**
    * Unique ID of the event.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -91,7 +91,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -100,7 +100,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), timestamp_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), route_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -112,7 +112,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     builder.timestamp_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.route_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.router.Route::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -159,14 +159,14 @@ public final class Event implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Event parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Event::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.router.Event::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -180,7 +180,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -199,25 +199,31 @@ public final class Event implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Event fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Event fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -232,19 +238,19 @@ public final class Event implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(route_, that.route_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, type_, timestamp_, route_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Event{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Event}. */
   public static final class Builder {
-    private String id_ = "";
+    private java.lang.String id_ = "";
     private int type_ = 0;
     private long timestamp_ = 0L;
     private dev.micro.sdk.router.Route route_;
@@ -253,7 +259,7 @@ public final class Event implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -305,8 +311,20 @@ public final class Event implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Event build() {
+      Event message = new Event(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Event buildPartial() {
       return new Event(this);
     }
   }

@@ -7,13 +7,13 @@ package dev.micro.sdk.router;
  * not filter.
  */
 public final class LookupOptions implements dev.micro.sdk.MicroMessage {
-  private static final LookupOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final LookupOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String address_;
-  private final String gateway_;
-  private final String network_;
-  private final String router_;
-  private final String link_;
+  private final java.lang.String address_;
+  private final java.lang.String gateway_;
+  private final java.lang.String network_;
+  private final java.lang.String router_;
+  private final java.lang.String link_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -28,7 +28,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code router.LookupOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.router.RouterProto.getDescriptor().findMessageTypeByName("LookupOptions");
+    return dev.micro.sdk.router.RouterOuterClass.getDescriptor().findMessageTypeByName("LookupOptions");
   }
 
   /** The message with every field unset. */
@@ -56,40 +56,40 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Only return routes with this address.
    */
-  public String getAddress() {
+  public java.lang.String getAddress() {
     return address_;
   }
 
   /**
    * Only return routes through this gateway.
    */
-  public String getGateway() {
+  public java.lang.String getGateway() {
     return gateway_;
   }
 
   /**
    * Only return routes in this network.
    */
-  public String getNetwork() {
+  public java.lang.String getNetwork() {
     return network_;
   }
 
   /**
    * Only return routes advertised by this router ID.
    */
-  public String getRouter() {
+  public java.lang.String getRouter() {
     return router_;
   }
 
   /**
    * Only return routes over this link, for example "local".
    */
-  public String getLink() {
+  public java.lang.String getLink() {
     return link_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -99,7 +99,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), router_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), link_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -112,7 +112,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     builder.router_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.link_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -163,14 +163,14 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static LookupOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, LookupOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.router.LookupOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -184,7 +184,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.address_ = input.readStringRequireUtf8();
           break;
@@ -206,25 +206,31 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static LookupOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static LookupOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -240,29 +246,29 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(link_, that.link_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, address_, gateway_, network_, router_, link_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "LookupOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link LookupOptions}. */
   public static final class Builder {
-    private String address_ = "";
-    private String gateway_ = "";
-    private String network_ = "";
-    private String router_ = "";
-    private String link_ = "";
+    private java.lang.String address_ = "";
+    private java.lang.String gateway_ = "";
+    private java.lang.String network_ = "";
+    private java.lang.String router_ = "";
+    private java.lang.String link_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code address}. */
-    public Builder setAddress(String value) {
+    public Builder setAddress(java.lang.String value) {
       this.address_ = java.util.Objects.requireNonNull(value, "address");
       return this;
     }
@@ -274,7 +280,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code gateway}. */
-    public Builder setGateway(String value) {
+    public Builder setGateway(java.lang.String value) {
       this.gateway_ = java.util.Objects.requireNonNull(value, "gateway");
       return this;
     }
@@ -286,7 +292,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code network}. */
-    public Builder setNetwork(String value) {
+    public Builder setNetwork(java.lang.String value) {
       this.network_ = java.util.Objects.requireNonNull(value, "network");
       return this;
     }
@@ -298,7 +304,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code router}. */
-    public Builder setRouter(String value) {
+    public Builder setRouter(java.lang.String value) {
       this.router_ = java.util.Objects.requireNonNull(value, "router");
       return this;
     }
@@ -310,7 +316,7 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code link}. */
-    public Builder setLink(String value) {
+    public Builder setLink(java.lang.String value) {
       this.link_ = java.util.Objects.requireNonNull(value, "link");
       return this;
     }
@@ -321,8 +327,20 @@ public final class LookupOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public LookupOptions build() {
+      LookupOptions message = new LookupOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public LookupOptions buildPartial() {
       return new LookupOptions(this);
     }
   }

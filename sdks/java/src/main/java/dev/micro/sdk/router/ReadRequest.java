@@ -6,9 +6,9 @@ package dev.micro.sdk.router;
  * ReadRequest selects the routes to read from the table.
  */
 public final class ReadRequest implements dev.micro.sdk.MicroMessage {
-  private static final ReadRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final ReadRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
+  private final java.lang.String service_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -19,7 +19,7 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code router.ReadRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.router.RouterProto.getDescriptor().findMessageTypeByName("ReadRequest");
+    return dev.micro.sdk.router.RouterOuterClass.getDescriptor().findMessageTypeByName("ReadRequest");
   }
 
   /** The message with every field unset. */
@@ -43,18 +43,18 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the service whose routes are read; empty reads all routes.
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), service_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -63,7 +63,7 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.service_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -90,14 +90,14 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ReadRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ReadRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.router.ReadRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -111,7 +111,7 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -121,25 +121,31 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ReadRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ReadRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -151,25 +157,25 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(service_, that.service_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ReadRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ReadRequest}. */
   public static final class Builder {
-    private String service_ = "";
+    private java.lang.String service_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -180,8 +186,20 @@ public final class ReadRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ReadRequest build() {
+      ReadRequest message = new ReadRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ReadRequest buildPartial() {
       return new ReadRequest(this);
     }
   }

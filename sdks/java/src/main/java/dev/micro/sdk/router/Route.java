@@ -6,16 +6,16 @@ package dev.micro.sdk.router;
  * Route is one entry of the routing table: how to reach a service.
  */
 public final class Route implements dev.micro.sdk.MicroMessage {
-  private static final Route DEFAULT_INSTANCE = new Builder().build();
+  private static final Route DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
-  private final String address_;
-  private final String gateway_;
-  private final String network_;
-  private final String router_;
-  private final String link_;
+  private final java.lang.String service_;
+  private final java.lang.String address_;
+  private final java.lang.String gateway_;
+  private final java.lang.String network_;
+  private final java.lang.String router_;
+  private final java.lang.String link_;
   private final long metric_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -33,7 +33,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code router.Route}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.router.RouterProto.getDescriptor().findMessageTypeByName("Route");
+    return dev.micro.sdk.router.RouterOuterClass.getDescriptor().findMessageTypeByName("Route");
   }
 
   /** The message with every field unset. */
@@ -64,14 +64,14 @@ public final class Route implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the destination service.
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
   /**
    * Address of the service instance, as host:port.
    */
-  public String getAddress() {
+  public java.lang.String getAddress() {
     return address_;
   }
 
@@ -79,28 +79,28 @@ public final class Route implements dev.micro.sdk.MicroMessage {
    * Gateway to send traffic through to reach the address; empty for a
    * direct route.
    */
-  public String getGateway() {
+  public java.lang.String getGateway() {
     return gateway_;
   }
 
   /**
    * Network the route belongs to; the default network is "micro".
    */
-  public String getNetwork() {
+  public java.lang.String getNetwork() {
     return network_;
   }
 
   /**
    * ID of the router that advertised the route.
    */
-  public String getRouter() {
+  public java.lang.String getRouter() {
     return router_;
   }
 
   /**
    * Link used to reach the route, for example "local".
    */
-  public String getLink() {
+  public java.lang.String getLink() {
     return link_;
   }
 
@@ -114,12 +114,12 @@ public final class Route implements dev.micro.sdk.MicroMessage {
   /**
    * Key/value metadata attached to the route.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -132,7 +132,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), metric_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(8), metadata_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -148,7 +148,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     builder.metric_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(8), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -179,7 +179,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     if (metric_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeInt64Size(7, metric_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(8) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -211,7 +211,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     if (metric_ != 0L) {
       output.writeInt64(7, metric_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(8, 2);
       output.writeUInt32NoTag(entry);
@@ -222,14 +222,14 @@ public final class Route implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Route parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Route::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.router.Route::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -243,7 +243,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -267,8 +267,8 @@ public final class Route implements dev.micro.sdk.MicroMessage {
           break;
         case 66: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -292,25 +292,31 @@ public final class Route implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Route fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Route fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -329,32 +335,32 @@ public final class Route implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(metadata_, that.metadata_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_, address_, gateway_, network_, router_, link_, metric_, metadata_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Route{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Route}. */
   public static final class Builder {
-    private String service_ = "";
-    private String address_ = "";
-    private String gateway_ = "";
-    private String network_ = "";
-    private String router_ = "";
-    private String link_ = "";
+    private java.lang.String service_ = "";
+    private java.lang.String address_ = "";
+    private java.lang.String gateway_ = "";
+    private java.lang.String network_ = "";
+    private java.lang.String router_ = "";
+    private java.lang.String link_ = "";
     private long metric_ = 0L;
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -366,7 +372,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code address}. */
-    public Builder setAddress(String value) {
+    public Builder setAddress(java.lang.String value) {
       this.address_ = java.util.Objects.requireNonNull(value, "address");
       return this;
     }
@@ -378,7 +384,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code gateway}. */
-    public Builder setGateway(String value) {
+    public Builder setGateway(java.lang.String value) {
       this.gateway_ = java.util.Objects.requireNonNull(value, "gateway");
       return this;
     }
@@ -390,7 +396,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code network}. */
-    public Builder setNetwork(String value) {
+    public Builder setNetwork(java.lang.String value) {
       this.network_ = java.util.Objects.requireNonNull(value, "network");
       return this;
     }
@@ -402,7 +408,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code router}. */
-    public Builder setRouter(String value) {
+    public Builder setRouter(java.lang.String value) {
       this.router_ = java.util.Objects.requireNonNull(value, "router");
       return this;
     }
@@ -414,7 +420,7 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code link}. */
-    public Builder setLink(String value) {
+    public Builder setLink(java.lang.String value) {
       this.link_ = java.util.Objects.requireNonNull(value, "link");
       return this;
     }
@@ -438,13 +444,13 @@ public final class Route implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -455,8 +461,20 @@ public final class Route implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Route build() {
+      Route message = new Route(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Route buildPartial() {
       return new Route(this);
     }
   }

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RouterClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "router.Router";
+  public static final java.lang.String SERVICE_NAME = "router.Router";
 
   /** The gRPC method {@code router.Router/Lookup}. */
   public static final MethodDescriptor<dev.micro.sdk.router.LookupRequest, dev.micro.sdk.router.LookupResponse> METHOD_LOOKUP =

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class TableClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "router.Table";
+  public static final java.lang.String SERVICE_NAME = "router.Table";
 
   /** The gRPC method {@code router.Table/Create}. */
   public static final MethodDescriptor<dev.micro.sdk.router.Route, dev.micro.sdk.router.CreateResponse> METHOD_CREATE =

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class BuildClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "runtime.Build";
+  public static final java.lang.String SERVICE_NAME = "runtime.Build";
 
   /** The gRPC method {@code runtime.Build/Read}. */
   public static final MethodDescriptor<dev.micro.sdk.runtime.Service, dev.micro.sdk.runtime.BuildReadResponse> METHOD_READ =

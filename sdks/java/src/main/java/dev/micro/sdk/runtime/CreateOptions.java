@@ -6,18 +6,18 @@ package dev.micro.sdk.runtime;
  * CreateOptions control how a service is created.
  */
 public final class CreateOptions implements dev.micro.sdk.MicroMessage {
-  private static final CreateOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final CreateOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final java.util.List<String> command_;
-  private final java.util.List<String> args_;
-  private final java.util.List<String> env_;
-  private final String output_;
-  private final String type_;
-  private final String image_;
-  private final String namespace_;
-  private final java.util.Map<String, String> secrets_;
-  private final String entrypoint_;
-  private final java.util.Map<String, String> volumes_;
+  private final java.util.List<java.lang.String> command_;
+  private final java.util.List<java.lang.String> args_;
+  private final java.util.List<java.lang.String> env_;
+  private final java.lang.String output_;
+  private final java.lang.String type_;
+  private final java.lang.String image_;
+  private final java.lang.String namespace_;
+  private final java.util.Map<java.lang.String, java.lang.String> secrets_;
+  private final java.lang.String entrypoint_;
+  private final java.util.Map<java.lang.String, java.lang.String> volumes_;
   private final long instances_;
   private final boolean force_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -41,7 +41,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.CreateOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("CreateOptions");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("CreateOptions");
   }
 
   /** The message with every field unset. */
@@ -76,56 +76,56 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Command to run, overriding the default.
    */
-  public java.util.List<String> getCommandList() {
+  public java.util.List<java.lang.String> getCommandList() {
     return command_;
   }
 
   /**
    * Arguments passed to the command.
    */
-  public java.util.List<String> getArgsList() {
+  public java.util.List<java.lang.String> getArgsList() {
     return args_;
   }
 
   /**
    * Environment variables, each in the form KEY=VALUE.
    */
-  public java.util.List<String> getEnvList() {
+  public java.util.List<java.lang.String> getEnvList() {
     return env_;
   }
 
   /**
    * Where to send the service's output.
    */
-  public String getOutput() {
+  public java.lang.String getOutput() {
     return output_;
   }
 
   /**
    * Type of service to create, for example "service".
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
   /**
    * Container image to run.
    */
-  public String getImage() {
+  public java.lang.String getImage() {
     return image_;
   }
 
   /**
    * Namespace to create the resource in. Empty means "micro".
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /**
    * Secrets injected into the service, as name to value.
    */
-  public java.util.Map<String, String> getSecretsMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getSecretsMap() {
     return secrets_;
   }
 
@@ -133,14 +133,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
    * Entrypoint within the source, for example a subdirectory of a
    * repository.
    */
-  public String getEntrypoint() {
+  public java.lang.String getEntrypoint() {
     return entrypoint_;
   }
 
   /**
    * Volumes to mount, as volume name to mount path.
    */
-  public java.util.Map<String, String> getVolumesMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getVolumesMap() {
     return volumes_;
   }
 
@@ -159,7 +159,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -176,7 +176,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(11), instances_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(12), force_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -196,7 +196,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     builder.instances_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(11), null);
     builder.force_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(12), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -206,13 +206,13 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
       return size;
     }
     size = 0;
-    for (String e : command_) {
+    for (java.lang.String e : command_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(1, e);
     }
-    for (String e : args_) {
+    for (java.lang.String e : args_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, e);
     }
-    for (String e : env_) {
+    for (java.lang.String e : env_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(3, e);
     }
     if (!output_.isEmpty()) {
@@ -227,14 +227,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     if (!namespace_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(7, namespace_);
     }
-    for (java.util.Map.Entry<String, String> e : secrets_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : secrets_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(8) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
     if (!entrypoint_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(9, entrypoint_);
     }
-    for (java.util.Map.Entry<String, String> e : volumes_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : volumes_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(10) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -251,13 +251,13 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
 
   /** Writes the binary encoding. */
   public void writeTo(com.google.protobuf.CodedOutputStream output) throws java.io.IOException {
-    for (String e : command_) {
+    for (java.lang.String e : command_) {
       output.writeString(1, e);
     }
-    for (String e : args_) {
+    for (java.lang.String e : args_) {
       output.writeString(2, e);
     }
-    for (String e : env_) {
+    for (java.lang.String e : env_) {
       output.writeString(3, e);
     }
     if (!output_.isEmpty()) {
@@ -272,7 +272,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     if (!namespace_.isEmpty()) {
       output.writeString(7, namespace_);
     }
-    for (java.util.Map.Entry<String, String> e : secrets_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : secrets_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(8, 2);
       output.writeUInt32NoTag(entry);
@@ -282,7 +282,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     if (!entrypoint_.isEmpty()) {
       output.writeString(9, entrypoint_);
     }
-    for (java.util.Map.Entry<String, String> e : volumes_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : volumes_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(10, 2);
       output.writeUInt32NoTag(entry);
@@ -299,14 +299,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static CreateOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, CreateOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.CreateOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -320,7 +320,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.command_.add(input.readStringRequireUtf8());
           break;
@@ -344,8 +344,8 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
           break;
         case 66: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -368,8 +368,8 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
           break;
         case 82: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -399,25 +399,31 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static CreateOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static CreateOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -440,28 +446,28 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(force_, that.force_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, command_, args_, env_, output_, type_, image_, namespace_, secrets_, entrypoint_, volumes_, instances_, force_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "CreateOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link CreateOptions}. */
   public static final class Builder {
-    private java.util.List<String> command_ = new java.util.ArrayList<>();
-    private java.util.List<String> args_ = new java.util.ArrayList<>();
-    private java.util.List<String> env_ = new java.util.ArrayList<>();
-    private String output_ = "";
-    private String type_ = "";
-    private String image_ = "";
-    private String namespace_ = "";
-    private java.util.Map<String, String> secrets_ = new java.util.LinkedHashMap<>();
-    private String entrypoint_ = "";
-    private java.util.Map<String, String> volumes_ = new java.util.LinkedHashMap<>();
+    private java.util.List<java.lang.String> command_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> args_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> env_ = new java.util.ArrayList<>();
+    private java.lang.String output_ = "";
+    private java.lang.String type_ = "";
+    private java.lang.String image_ = "";
+    private java.lang.String namespace_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> secrets_ = new java.util.LinkedHashMap<>();
+    private java.lang.String entrypoint_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> volumes_ = new java.util.LinkedHashMap<>();
     private long instances_ = 0L;
     private boolean force_ = false;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -469,14 +475,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Appends to {@code command}. */
-    public Builder addCommand(String value) {
+    public Builder addCommand(java.lang.String value) {
       this.command_.add(java.util.Objects.requireNonNull(value, "command"));
       return this;
     }
 
     /** Appends every value to {@code command}. */
-    public Builder addAllCommand(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllCommand(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addCommand(value);
       }
       return this;
@@ -489,14 +495,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code args}. */
-    public Builder addArgs(String value) {
+    public Builder addArgs(java.lang.String value) {
       this.args_.add(java.util.Objects.requireNonNull(value, "args"));
       return this;
     }
 
     /** Appends every value to {@code args}. */
-    public Builder addAllArgs(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllArgs(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addArgs(value);
       }
       return this;
@@ -509,14 +515,14 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends to {@code env}. */
-    public Builder addEnv(String value) {
+    public Builder addEnv(java.lang.String value) {
       this.env_.add(java.util.Objects.requireNonNull(value, "env"));
       return this;
     }
 
     /** Appends every value to {@code env}. */
-    public Builder addAllEnv(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllEnv(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addEnv(value);
       }
       return this;
@@ -529,7 +535,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code output}. */
-    public Builder setOutput(String value) {
+    public Builder setOutput(java.lang.String value) {
       this.output_ = java.util.Objects.requireNonNull(value, "output");
       return this;
     }
@@ -541,7 +547,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -553,7 +559,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code image}. */
-    public Builder setImage(String value) {
+    public Builder setImage(java.lang.String value) {
       this.image_ = java.util.Objects.requireNonNull(value, "image");
       return this;
     }
@@ -565,7 +571,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -577,13 +583,13 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code secrets}. */
-    public Builder putSecrets(String key, String value) {
+    public Builder putSecrets(java.lang.String key, java.lang.String value) {
       this.secrets_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "secrets"));
       return this;
     }
 
     /** Puts every entry into {@code secrets}. */
-    public Builder putAllSecrets(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllSecrets(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putSecrets);
       return this;
     }
@@ -595,7 +601,7 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code entrypoint}. */
-    public Builder setEntrypoint(String value) {
+    public Builder setEntrypoint(java.lang.String value) {
       this.entrypoint_ = java.util.Objects.requireNonNull(value, "entrypoint");
       return this;
     }
@@ -607,13 +613,13 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code volumes}. */
-    public Builder putVolumes(String key, String value) {
+    public Builder putVolumes(java.lang.String key, java.lang.String value) {
       this.volumes_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "volumes"));
       return this;
     }
 
     /** Puts every entry into {@code volumes}. */
-    public Builder putAllVolumes(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllVolumes(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putVolumes);
       return this;
     }
@@ -648,8 +654,20 @@ public final class CreateOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public CreateOptions build() {
+      CreateOptions message = new CreateOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public CreateOptions buildPartial() {
       return new CreateOptions(this);
     }
   }

@@ -7,9 +7,9 @@ package dev.micro.sdk.runtime;
  * rpc uses it.
  */
 public final class ListOptions implements dev.micro.sdk.MicroMessage {
-  private static final ListOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final ListOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String namespace_;
+  private final java.lang.String namespace_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -20,7 +20,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.ListOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("ListOptions");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("ListOptions");
   }
 
   /** The message with every field unset. */
@@ -44,18 +44,18 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Namespace to list. Empty means "micro".
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), namespace_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -64,7 +64,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.namespace_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -91,14 +91,14 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ListOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ListOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.ListOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -112,7 +112,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.namespace_ = input.readStringRequireUtf8();
           break;
@@ -122,25 +122,31 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ListOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ListOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -152,25 +158,25 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(namespace_, that.namespace_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, namespace_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ListOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ListOptions}. */
   public static final class Builder {
-    private String namespace_ = "";
+    private java.lang.String namespace_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -181,8 +187,20 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ListOptions build() {
+      ListOptions message = new ListOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ListOptions buildPartial() {
       return new ListOptions(this);
     }
   }

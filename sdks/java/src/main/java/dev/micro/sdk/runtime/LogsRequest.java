@@ -6,14 +6,14 @@ package dev.micro.sdk.runtime;
  * LogsRequest selects the logs to stream.
  */
 public final class LogsRequest implements dev.micro.sdk.MicroMessage {
-  private static final LogsRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final LogsRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
+  private final java.lang.String service_;
   private final boolean stream_;
   private final long count_;
   private final long since_;
   private final dev.micro.sdk.runtime.LogsOptions options_;
-  private final String version_;
+  private final java.lang.String version_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -29,7 +29,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.LogsRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("LogsRequest");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("LogsRequest");
   }
 
   /** The message with every field unset. */
@@ -58,7 +58,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the service to return logs for.
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
@@ -100,12 +100,12 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Version of the service; empty means any version.
    */
-  public String getVersion() {
+  public java.lang.String getVersion() {
     return version_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -116,7 +116,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), options_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), version_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -130,7 +130,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), dev.micro.sdk.runtime.LogsOptions::fromDynamic);
     builder.version_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -189,14 +189,14 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static LogsRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, LogsRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.LogsRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -210,7 +210,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -235,25 +235,31 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static LogsRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static LogsRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -270,30 +276,30 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(version_, that.version_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_, stream_, count_, since_, options_, version_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "LogsRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link LogsRequest}. */
   public static final class Builder {
-    private String service_ = "";
+    private java.lang.String service_ = "";
     private boolean stream_ = false;
     private long count_ = 0L;
     private long since_ = 0L;
     private dev.micro.sdk.runtime.LogsOptions options_;
-    private String version_ = "";
+    private java.lang.String version_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -353,7 +359,7 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code version}. */
-    public Builder setVersion(String value) {
+    public Builder setVersion(java.lang.String value) {
       this.version_ = java.util.Objects.requireNonNull(value, "version");
       return this;
     }
@@ -364,8 +370,20 @@ public final class LogsRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public LogsRequest build() {
+      LogsRequest message = new LogsRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public LogsRequest buildPartial() {
       return new LogsRequest(this);
     }
   }

@@ -6,11 +6,11 @@ package dev.micro.sdk.runtime;
  * NetworkPolicy restricts which services may send traffic into a namespace.
  */
 public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
-  private static final NetworkPolicy DEFAULT_INSTANCE = new Builder().build();
+  private static final NetworkPolicy DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final java.util.Map<String, String> allowedlabels_;
-  private final String name_;
-  private final String namespace_;
+  private final java.util.Map<java.lang.String, java.lang.String> allowedlabels_;
+  private final java.lang.String name_;
+  private final java.lang.String namespace_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -23,7 +23,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.NetworkPolicy}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("NetworkPolicy");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("NetworkPolicy");
   }
 
   /** The message with every field unset. */
@@ -49,26 +49,26 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
   /**
    * Labels of the sources allowed ingress by this policy.
    */
-  public java.util.Map<String, String> getAllowedlabelsMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getAllowedlabelsMap() {
     return allowedlabels_;
   }
 
   /**
    * Name of the network policy.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Namespace the network policy belongs to.
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -76,7 +76,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), name_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), namespace_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -87,7 +87,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
     builder.name_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.namespace_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -97,7 +97,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
       return size;
     }
     size = 0;
-    for (java.util.Map.Entry<String, String> e : allowedlabels_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : allowedlabels_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(1) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -114,7 +114,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
 
   /** Writes the binary encoding. */
   public void writeTo(com.google.protobuf.CodedOutputStream output) throws java.io.IOException {
-    for (java.util.Map.Entry<String, String> e : allowedlabels_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : allowedlabels_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(1, 2);
       output.writeUInt32NoTag(entry);
@@ -131,14 +131,14 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static NetworkPolicy parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, NetworkPolicy::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.NetworkPolicy::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -152,11 +152,11 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -186,25 +186,31 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static NetworkPolicy fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static NetworkPolicy fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -218,33 +224,33 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(namespace_, that.namespace_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, allowedlabels_, name_, namespace_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "NetworkPolicy{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link NetworkPolicy}. */
   public static final class Builder {
-    private java.util.Map<String, String> allowedlabels_ = new java.util.LinkedHashMap<>();
-    private String name_ = "";
-    private String namespace_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> allowedlabels_ = new java.util.LinkedHashMap<>();
+    private java.lang.String name_ = "";
+    private java.lang.String namespace_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Puts an entry into {@code allowedlabels}. */
-    public Builder putAllowedlabels(String key, String value) {
+    public Builder putAllowedlabels(java.lang.String key, java.lang.String value) {
       this.allowedlabels_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "allowedlabels"));
       return this;
     }
 
     /** Puts every entry into {@code allowedlabels}. */
-    public Builder putAllAllowedlabels(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllAllowedlabels(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putAllowedlabels);
       return this;
     }
@@ -256,7 +262,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -268,7 +274,7 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -279,8 +285,20 @@ public final class NetworkPolicy implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public NetworkPolicy build() {
+      NetworkPolicy message = new NetworkPolicy(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public NetworkPolicy buildPartial() {
       return new NetworkPolicy(this);
     }
   }

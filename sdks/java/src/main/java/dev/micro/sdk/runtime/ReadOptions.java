@@ -7,12 +7,12 @@ package dev.micro.sdk.runtime;
  * not filter.
  */
 public final class ReadOptions implements dev.micro.sdk.MicroMessage {
-  private static final ReadOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final ReadOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String service_;
-  private final String version_;
-  private final String type_;
-  private final String namespace_;
+  private final java.lang.String service_;
+  private final java.lang.String version_;
+  private final java.lang.String type_;
+  private final java.lang.String namespace_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -26,7 +26,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.ReadOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("ReadOptions");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("ReadOptions");
   }
 
   /** The message with every field unset. */
@@ -53,33 +53,33 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Only return services with this name.
    */
-  public String getService() {
+  public java.lang.String getService() {
     return service_;
   }
 
   /**
    * Only return this version.
    */
-  public String getVersion() {
+  public java.lang.String getVersion() {
     return version_;
   }
 
   /**
    * Only return services of this type.
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
   /**
    * Namespace to read from. Empty means "micro".
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -88,7 +88,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), namespace_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -100,7 +100,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     builder.type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.namespace_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -145,14 +145,14 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ReadOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ReadOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.ReadOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -166,7 +166,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.service_ = input.readStringRequireUtf8();
           break;
@@ -185,25 +185,31 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ReadOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ReadOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -218,28 +224,28 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(namespace_, that.namespace_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, service_, version_, type_, namespace_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ReadOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ReadOptions}. */
   public static final class Builder {
-    private String service_ = "";
-    private String version_ = "";
-    private String type_ = "";
-    private String namespace_ = "";
+    private java.lang.String service_ = "";
+    private java.lang.String version_ = "";
+    private java.lang.String type_ = "";
+    private java.lang.String namespace_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code service}. */
-    public Builder setService(String value) {
+    public Builder setService(java.lang.String value) {
       this.service_ = java.util.Objects.requireNonNull(value, "service");
       return this;
     }
@@ -251,7 +257,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code version}. */
-    public Builder setVersion(String value) {
+    public Builder setVersion(java.lang.String value) {
       this.version_ = java.util.Objects.requireNonNull(value, "version");
       return this;
     }
@@ -263,7 +269,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -275,7 +281,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -286,8 +292,20 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ReadOptions build() {
+      ReadOptions message = new ReadOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ReadOptions buildPartial() {
       return new ReadOptions(this);
     }
   }

@@ -7,7 +7,7 @@ package dev.micro.sdk.runtime;
  * Exactly one field should be set.
  */
 public final class Resource implements dev.micro.sdk.MicroMessage {
-  private static final Resource DEFAULT_INSTANCE = new Builder().build();
+  private static final Resource DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final dev.micro.sdk.runtime.Namespace namespace_;
   private final dev.micro.sdk.runtime.NetworkPolicy networkpolicy_;
@@ -26,7 +26,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.Resource}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("Resource");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("Resource");
   }
 
   /** The message with every field unset. */
@@ -107,7 +107,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -116,7 +116,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), service_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), resourcequota_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -128,7 +128,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
     builder.service_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.runtime.Service::fromDynamic);
     builder.resourcequota_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.runtime.ResourceQuota::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -181,14 +181,14 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Resource parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Resource::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.Resource::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -202,7 +202,7 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.namespace_ = dev.micro.sdk.Wire.mergeMessage(input, builder.namespace_, dev.micro.sdk.runtime.Namespace::readFrom, dev.micro.sdk.runtime.Namespace::toByteArray);
           break;
@@ -221,25 +221,31 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Resource fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Resource fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -254,13 +260,13 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(resourcequota_, that.resourcequota_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, namespace_, networkpolicy_, service_, resourcequota_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Resource{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -322,8 +328,20 @@ public final class Resource implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Resource build() {
+      Resource message = new Resource(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Resource buildPartial() {
       return new Resource(this);
     }
   }

@@ -6,10 +6,10 @@ package dev.micro.sdk.runtime;
  * ResourceQuota limits the compute resources a namespace may use.
  */
 public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
-  private static final ResourceQuota DEFAULT_INSTANCE = new Builder().build();
+  private static final ResourceQuota DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String namespace_;
+  private final java.lang.String name_;
+  private final java.lang.String namespace_;
   private final dev.micro.sdk.runtime.Resources requests_;
   private final dev.micro.sdk.runtime.Resources limits_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -25,7 +25,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.ResourceQuota}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("ResourceQuota");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("ResourceQuota");
   }
 
   /** The message with every field unset. */
@@ -52,14 +52,14 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the resource quota.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Namespace the resource quota belongs to.
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
@@ -92,7 +92,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -101,7 +101,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), requests_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), limits_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -113,7 +113,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
     builder.requests_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.runtime.Resources::fromDynamic);
     builder.limits_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.runtime.Resources::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -162,14 +162,14 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ResourceQuota parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ResourceQuota::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.ResourceQuota::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -183,7 +183,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -202,25 +202,31 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ResourceQuota fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ResourceQuota fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -235,20 +241,20 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(limits_, that.limits_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, namespace_, requests_, limits_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ResourceQuota{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ResourceQuota}. */
   public static final class Builder {
-    private String name_ = "";
-    private String namespace_ = "";
+    private java.lang.String name_ = "";
+    private java.lang.String namespace_ = "";
     private dev.micro.sdk.runtime.Resources requests_;
     private dev.micro.sdk.runtime.Resources limits_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -256,7 +262,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -268,7 +274,7 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -303,8 +309,20 @@ public final class ResourceQuota implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ResourceQuota build() {
+      ResourceQuota message = new ResourceQuota(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ResourceQuota buildPartial() {
       return new ResourceQuota(this);
     }
   }

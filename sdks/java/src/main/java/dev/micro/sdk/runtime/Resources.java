@@ -7,7 +7,7 @@ package dev.micro.sdk.runtime;
  * capitalised on the wire and in JSON.
  */
 public final class Resources implements dev.micro.sdk.MicroMessage {
-  private static final Resources DEFAULT_INSTANCE = new Builder().build();
+  private static final Resources DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final int Memory_;
   private final int CPU_;
@@ -24,7 +24,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.Resources}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("Resources");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("Resources");
   }
 
   /** The message with every field unset. */
@@ -57,7 +57,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
   /**
    * CPU, in millicores (1000 = one core).
    */
-  public int getCpu() {
+  public int getCPU() {
     return CPU_;
   }
 
@@ -69,7 +69,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -77,7 +77,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), CPU_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), EphemeralStorage_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -88,7 +88,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
     builder.CPU_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.EphemeralStorage_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -127,14 +127,14 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Resources parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Resources::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.Resources::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -148,7 +148,7 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 8:
           builder.Memory_ = input.readInt32();
           break;
@@ -164,25 +164,31 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Resources fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Resources fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -196,13 +202,13 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(EphemeralStorage_, that.EphemeralStorage_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, Memory_, CPU_, EphemeralStorage_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Resources{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -228,13 +234,13 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code CPU}. */
-    public Builder setCpu(int value) {
+    public Builder setCPU(int value) {
       this.CPU_ = value;
       return this;
     }
 
     /** Clears {@code CPU}. */
-    public Builder clearCpu() {
+    public Builder clearCPU() {
       this.CPU_ = 0;
       return this;
     }
@@ -251,8 +257,20 @@ public final class Resources implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Resources build() {
+      Resources message = new Resources(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Resources buildPartial() {
       return new Resources(this);
     }
   }

@@ -23,7 +23,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RuntimeClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "runtime.Runtime";
+  public static final java.lang.String SERVICE_NAME = "runtime.Runtime";
 
   /** The gRPC method {@code runtime.Runtime/Create}. */
   public static final MethodDescriptor<dev.micro.sdk.runtime.CreateRequest, dev.micro.sdk.runtime.CreateResponse> METHOD_CREATE =

@@ -6,12 +6,12 @@ package dev.micro.sdk.runtime;
  * Service is a service managed by the runtime.
  */
 public final class Service implements dev.micro.sdk.MicroMessage {
-  private static final Service DEFAULT_INSTANCE = new Builder().build();
+  private static final Service DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String name_;
-  private final String version_;
-  private final String source_;
-  private final java.util.Map<String, String> metadata_;
+  private final java.lang.String name_;
+  private final java.lang.String version_;
+  private final java.lang.String source_;
+  private final java.util.Map<java.lang.String, java.lang.String> metadata_;
   private final int status_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -27,7 +27,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.Service}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("Service");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("Service");
   }
 
   /** The message with every field unset. */
@@ -55,14 +55,14 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   /**
    * Name of the service.
    */
-  public String getName() {
+  public java.lang.String getName() {
     return name_;
   }
 
   /**
    * Version of the service, for example "latest".
    */
-  public String getVersion() {
+  public java.lang.String getVersion() {
     return version_;
   }
 
@@ -70,7 +70,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
    * Location of the source: a git URL, a local path, or the ID returned by
    * Source.Upload.
    */
-  public String getSource() {
+  public java.lang.String getSource() {
     return source_;
   }
 
@@ -78,7 +78,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
    * Key/value metadata of the service, such as its owner, group, start time
    * and a human-readable status.
    */
-  public java.util.Map<String, String> getMetadataMap() {
+  public java.util.Map<java.lang.String, java.lang.String> getMetadataMap() {
     return metadata_;
   }
 
@@ -91,7 +91,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -101,7 +101,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), metadata_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(5), status_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -114,7 +114,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), null);
     builder.status_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(5), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -133,7 +133,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     if (!source_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(3, source_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -156,7 +156,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     if (!source_.isEmpty()) {
       output.writeString(3, source_);
     }
-    for (java.util.Map.Entry<String, String> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeStringSize(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -170,14 +170,14 @@ public final class Service implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Service parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Service::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.Service::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -191,7 +191,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.name_ = input.readStringRequireUtf8();
           break;
@@ -203,8 +203,8 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          String value = "";
+          java.lang.String key = "";
+          java.lang.String value = "";
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -231,25 +231,31 @@ public final class Service implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Service fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Service fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -265,29 +271,29 @@ public final class Service implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(status_, that.status_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, name_, version_, source_, metadata_, status_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Service{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Service}. */
   public static final class Builder {
-    private String name_ = "";
-    private String version_ = "";
-    private String source_ = "";
-    private java.util.Map<String, String> metadata_ = new java.util.LinkedHashMap<>();
+    private java.lang.String name_ = "";
+    private java.lang.String version_ = "";
+    private java.lang.String source_ = "";
+    private java.util.Map<java.lang.String, java.lang.String> metadata_ = new java.util.LinkedHashMap<>();
     private int status_ = 0;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code name}. */
-    public Builder setName(String value) {
+    public Builder setName(java.lang.String value) {
       this.name_ = java.util.Objects.requireNonNull(value, "name");
       return this;
     }
@@ -299,7 +305,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code version}. */
-    public Builder setVersion(String value) {
+    public Builder setVersion(java.lang.String value) {
       this.version_ = java.util.Objects.requireNonNull(value, "version");
       return this;
     }
@@ -311,7 +317,7 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code source}. */
-    public Builder setSource(String value) {
+    public Builder setSource(java.lang.String value) {
       this.source_ = java.util.Objects.requireNonNull(value, "source");
       return this;
     }
@@ -323,13 +329,13 @@ public final class Service implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, String value) {
+    public Builder putMetadata(java.lang.String key, java.lang.String value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends String> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends java.lang.String> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -352,8 +358,20 @@ public final class Service implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Service build() {
+      Service message = new Service(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Service buildPartial() {
       return new Service(this);
     }
   }

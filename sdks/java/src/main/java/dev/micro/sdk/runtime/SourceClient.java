@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class SourceClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "runtime.Source";
+  public static final java.lang.String SERVICE_NAME = "runtime.Source";
 
   /** The gRPC method {@code runtime.Source/Upload}. */
   public static final MethodDescriptor<dev.micro.sdk.runtime.UploadRequest, dev.micro.sdk.runtime.UploadResponse> METHOD_UPLOAD =
@@ -54,12 +54,12 @@ public final class SourceClient {
   }
 
   /** {@code Upload}, blocking: sends every request, then returns the response. */
-  public dev.micro.sdk.runtime.UploadResponse upload(Iterable<? extends dev.micro.sdk.runtime.UploadRequest> requests) {
+  public dev.micro.sdk.runtime.UploadResponse upload(java.lang.Iterable<? extends dev.micro.sdk.runtime.UploadRequest> requests) {
     return transport.clientStreamingBlocking(METHOD_UPLOAD, requests, RequestOptions.DEFAULT);
   }
 
   /** {@code Upload}, blocking, with per-call options. */
-  public dev.micro.sdk.runtime.UploadResponse upload(Iterable<? extends dev.micro.sdk.runtime.UploadRequest> requests, RequestOptions options) {
+  public dev.micro.sdk.runtime.UploadResponse upload(java.lang.Iterable<? extends dev.micro.sdk.runtime.UploadRequest> requests, RequestOptions options) {
     return transport.clientStreamingBlocking(METHOD_UPLOAD, requests, options);
   }
 }

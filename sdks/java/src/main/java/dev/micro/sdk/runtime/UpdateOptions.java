@@ -6,10 +6,10 @@ package dev.micro.sdk.runtime;
  * UpdateOptions control an update.
  */
 public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
-  private static final UpdateOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final UpdateOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String namespace_;
-  private final String entrypoint_;
+  private final java.lang.String namespace_;
+  private final java.lang.String entrypoint_;
   private final long instances_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -23,7 +23,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code runtime.UpdateOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.runtime.RuntimeProto.getDescriptor().findMessageTypeByName("UpdateOptions");
+    return dev.micro.sdk.runtime.RuntimeOuterClass.getDescriptor().findMessageTypeByName("UpdateOptions");
   }
 
   /** The message with every field unset. */
@@ -49,7 +49,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Namespace the resource lives in. Empty means "micro".
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
@@ -57,7 +57,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
    * Entrypoint within the source, for example a subdirectory of a
    * repository.
    */
-  public String getEntrypoint() {
+  public java.lang.String getEntrypoint() {
     return entrypoint_;
   }
 
@@ -69,7 +69,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -77,7 +77,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), entrypoint_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), instances_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -88,7 +88,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
     builder.entrypoint_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.instances_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -127,14 +127,14 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static UpdateOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, UpdateOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.runtime.UpdateOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -148,7 +148,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.namespace_ = input.readStringRequireUtf8();
           break;
@@ -164,25 +164,31 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static UpdateOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static UpdateOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -196,27 +202,27 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(instances_, that.instances_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, namespace_, entrypoint_, instances_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "UpdateOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link UpdateOptions}. */
   public static final class Builder {
-    private String namespace_ = "";
-    private String entrypoint_ = "";
+    private java.lang.String namespace_ = "";
+    private java.lang.String entrypoint_ = "";
     private long instances_ = 0L;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -228,7 +234,7 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code entrypoint}. */
-    public Builder setEntrypoint(String value) {
+    public Builder setEntrypoint(java.lang.String value) {
       this.entrypoint_ = java.util.Objects.requireNonNull(value, "entrypoint");
       return this;
     }
@@ -251,8 +257,20 @@ public final class UpdateOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public UpdateOptions build() {
+      UpdateOptions message = new UpdateOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public UpdateOptions buildPartial() {
       return new UpdateOptions(this);
     }
   }

@@ -6,11 +6,11 @@ package dev.micro.sdk.store;
  * BlobOptions apply to blob reads, writes and deletes.
  */
 public final class BlobOptions implements dev.micro.sdk.MicroMessage {
-  private static final BlobOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final BlobOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String namespace_;
+  private final java.lang.String namespace_;
   private final boolean public_;
-  private final String contentType_;
+  private final java.lang.String contentType_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -23,7 +23,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.BlobOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("BlobOptions");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("BlobOptions");
   }
 
   /** The message with every field unset. */
@@ -49,7 +49,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Namespace of the blob. Empty means the caller's namespace.
    */
-  public String getNamespace() {
+  public java.lang.String getNamespace() {
     return namespace_;
   }
 
@@ -64,12 +64,12 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
    * On write, MIME content type of the blob, for example "image/png". The
    * field name is camelCase on the wire and in JSON.
    */
-  public String getContentType() {
+  public java.lang.String getContentType() {
     return contentType_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -77,7 +77,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), public_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), contentType_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -88,7 +88,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
     builder.public_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.contentType_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -127,14 +127,14 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static BlobOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, BlobOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.BlobOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -148,7 +148,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.namespace_ = input.readStringRequireUtf8();
           break;
@@ -164,25 +164,31 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static BlobOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static BlobOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -196,27 +202,27 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(contentType_, that.contentType_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, namespace_, public_, contentType_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "BlobOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link BlobOptions}. */
   public static final class Builder {
-    private String namespace_ = "";
+    private java.lang.String namespace_ = "";
     private boolean public_ = false;
-    private String contentType_ = "";
+    private java.lang.String contentType_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code namespace}. */
-    public Builder setNamespace(String value) {
+    public Builder setNamespace(java.lang.String value) {
       this.namespace_ = java.util.Objects.requireNonNull(value, "namespace");
       return this;
     }
@@ -240,7 +246,7 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code contentType}. */
-    public Builder setContentType(String value) {
+    public Builder setContentType(java.lang.String value) {
       this.contentType_ = java.util.Objects.requireNonNull(value, "contentType");
       return this;
     }
@@ -251,8 +257,20 @@ public final class BlobOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public BlobOptions build() {
+      BlobOptions message = new BlobOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public BlobOptions buildPartial() {
       return new BlobOptions(this);
     }
   }

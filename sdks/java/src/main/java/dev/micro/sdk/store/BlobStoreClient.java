@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class BlobStoreClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "store.BlobStore";
+  public static final java.lang.String SERVICE_NAME = "store.BlobStore";
 
   /** The gRPC method {@code store.BlobStore/Read}. */
   public static final MethodDescriptor<dev.micro.sdk.store.BlobReadRequest, dev.micro.sdk.store.BlobReadResponse> METHOD_READ =
@@ -106,12 +106,12 @@ public final class BlobStoreClient {
   }
 
   /** {@code Write}, blocking: sends every request, then returns the response. */
-  public dev.micro.sdk.store.BlobWriteResponse write(Iterable<? extends dev.micro.sdk.store.BlobWriteRequest> requests) {
+  public dev.micro.sdk.store.BlobWriteResponse write(java.lang.Iterable<? extends dev.micro.sdk.store.BlobWriteRequest> requests) {
     return transport.clientStreamingBlocking(METHOD_WRITE, requests, RequestOptions.DEFAULT);
   }
 
   /** {@code Write}, blocking, with per-call options. */
-  public dev.micro.sdk.store.BlobWriteResponse write(Iterable<? extends dev.micro.sdk.store.BlobWriteRequest> requests, RequestOptions options) {
+  public dev.micro.sdk.store.BlobWriteResponse write(java.lang.Iterable<? extends dev.micro.sdk.store.BlobWriteRequest> requests, RequestOptions options) {
     return transport.clientStreamingBlocking(METHOD_WRITE, requests, options);
   }
 

@@ -6,9 +6,9 @@ package dev.micro.sdk.store;
  * BlobWriteRequest is one chunk of a blob being written.
  */
 public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
-  private static final BlobWriteRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final BlobWriteRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String key_;
+  private final java.lang.String key_;
   private final dev.micro.sdk.store.BlobOptions options_;
   private final com.google.protobuf.ByteString blob_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -23,7 +23,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.BlobWriteRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("BlobWriteRequest");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("BlobWriteRequest");
   }
 
   /** The message with every field unset. */
@@ -50,7 +50,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
    * Key to store the blob under. Required in the first message; ignored in
    * later ones.
    */
-  public String getKey() {
+  public java.lang.String getKey() {
     return key_;
   }
 
@@ -76,7 +76,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -84,7 +84,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), options_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), blob_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -95,7 +95,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.store.BlobOptions::fromDynamic);
     builder.blob_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -136,14 +136,14 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static BlobWriteRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, BlobWriteRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.BlobWriteRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -157,7 +157,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.key_ = input.readStringRequireUtf8();
           break;
@@ -173,25 +173,31 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static BlobWriteRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static BlobWriteRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -205,19 +211,19 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(blob_, that.blob_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, key_, options_, blob_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "BlobWriteRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link BlobWriteRequest}. */
   public static final class Builder {
-    private String key_ = "";
+    private java.lang.String key_ = "";
     private dev.micro.sdk.store.BlobOptions options_;
     private com.google.protobuf.ByteString blob_ = com.google.protobuf.ByteString.EMPTY;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -225,7 +231,7 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code key}. */
-    public Builder setKey(String value) {
+    public Builder setKey(java.lang.String value) {
       this.key_ = java.util.Objects.requireNonNull(value, "key");
       return this;
     }
@@ -260,8 +266,20 @@ public final class BlobWriteRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public BlobWriteRequest build() {
+      BlobWriteRequest message = new BlobWriteRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public BlobWriteRequest buildPartial() {
       return new BlobWriteRequest(this);
     }
   }

@@ -6,9 +6,9 @@ package dev.micro.sdk.store;
  * DatabasesResponse lists the databases.
  */
 public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
-  private static final DatabasesResponse DEFAULT_INSTANCE = new Builder().build();
+  private static final DatabasesResponse DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final java.util.List<String> databases_;
+  private final java.util.List<java.lang.String> databases_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -19,7 +19,7 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.DatabasesResponse}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("DatabasesResponse");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("DatabasesResponse");
   }
 
   /** The message with every field unset. */
@@ -43,18 +43,18 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
   /**
    * Names of all databases.
    */
-  public java.util.List<String> getDatabasesList() {
+  public java.util.List<java.lang.String> getDatabasesList() {
     return databases_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), databases_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -63,7 +63,7 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.databases_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -73,7 +73,7 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
       return size;
     }
     size = 0;
-    for (String e : databases_) {
+    for (java.lang.String e : databases_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(1, e);
     }
     size += unknownFields.getSerializedSize();
@@ -83,21 +83,21 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
 
   /** Writes the binary encoding. */
   public void writeTo(com.google.protobuf.CodedOutputStream output) throws java.io.IOException {
-    for (String e : databases_) {
+    for (java.lang.String e : databases_) {
       output.writeString(1, e);
     }
     unknownFields.writeTo(output);
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static DatabasesResponse parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, DatabasesResponse::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.DatabasesResponse::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -111,7 +111,7 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.databases_.add(input.readStringRequireUtf8());
           break;
@@ -121,25 +121,31 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static DatabasesResponse fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static DatabasesResponse fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -151,32 +157,32 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(databases_, that.databases_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, databases_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "DatabasesResponse{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link DatabasesResponse}. */
   public static final class Builder {
-    private java.util.List<String> databases_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> databases_ = new java.util.ArrayList<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Appends to {@code databases}. */
-    public Builder addDatabases(String value) {
+    public Builder addDatabases(java.lang.String value) {
       this.databases_.add(java.util.Objects.requireNonNull(value, "databases"));
       return this;
     }
 
     /** Appends every value to {@code databases}. */
-    public Builder addAllDatabases(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllDatabases(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addDatabases(value);
       }
       return this;
@@ -188,8 +194,20 @@ public final class DatabasesResponse implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public DatabasesResponse build() {
+      DatabasesResponse message = new DatabasesResponse(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public DatabasesResponse buildPartial() {
       return new DatabasesResponse(this);
     }
   }

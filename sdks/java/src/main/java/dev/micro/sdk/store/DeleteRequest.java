@@ -6,9 +6,9 @@ package dev.micro.sdk.store;
  * DeleteRequest deletes one record.
  */
 public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
-  private static final DeleteRequest DEFAULT_INSTANCE = new Builder().build();
+  private static final DeleteRequest DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String key_;
+  private final java.lang.String key_;
   private final dev.micro.sdk.store.DeleteOptions options_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
@@ -21,7 +21,7 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.DeleteRequest}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("DeleteRequest");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("DeleteRequest");
   }
 
   /** The message with every field unset. */
@@ -46,7 +46,7 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
   /**
    * Key of the record to delete.
    */
-  public String getKey() {
+  public java.lang.String getKey() {
     return key_;
   }
 
@@ -65,14 +65,14 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), key_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), options_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -82,7 +82,7 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
     builder.key_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.options_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), dev.micro.sdk.store.DeleteOptions::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -117,14 +117,14 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static DeleteRequest parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, DeleteRequest::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.DeleteRequest::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -138,7 +138,7 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.key_ = input.readStringRequireUtf8();
           break;
@@ -151,25 +151,31 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static DeleteRequest fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static DeleteRequest fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -182,26 +188,26 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(options_, that.options_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, key_, options_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "DeleteRequest{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link DeleteRequest}. */
   public static final class Builder {
-    private String key_ = "";
+    private java.lang.String key_ = "";
     private dev.micro.sdk.store.DeleteOptions options_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code key}. */
-    public Builder setKey(String value) {
+    public Builder setKey(java.lang.String value) {
       this.key_ = java.util.Objects.requireNonNull(value, "key");
       return this;
     }
@@ -224,8 +230,20 @@ public final class DeleteRequest implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public DeleteRequest build() {
+      DeleteRequest message = new DeleteRequest(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public DeleteRequest buildPartial() {
       return new DeleteRequest(this);
     }
   }

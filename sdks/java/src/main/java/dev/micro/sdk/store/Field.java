@@ -6,10 +6,10 @@ package dev.micro.sdk.store;
  * Field is one metadata value of a record, carried as text.
  */
 public final class Field implements dev.micro.sdk.MicroMessage {
-  private static final Field DEFAULT_INSTANCE = new Builder().build();
+  private static final Field DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String type_;
-  private final String value_;
+  private final java.lang.String type_;
+  private final java.lang.String value_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class Field implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.Field}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("Field");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("Field");
   }
 
   /** The message with every field unset. */
@@ -47,26 +47,26 @@ public final class Field implements dev.micro.sdk.MicroMessage {
    * Go type name of the original value, for example "string", "int64",
    * "bool" or "float64". Informational; writes store the value as text.
    */
-  public String getType() {
+  public java.lang.String getType() {
     return type_;
   }
 
   /**
    * The value formatted as text.
    */
-  public String getValue() {
+  public java.lang.String getValue() {
     return value_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), type_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), value_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -76,7 +76,7 @@ public final class Field implements dev.micro.sdk.MicroMessage {
     builder.type_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.value_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -109,14 +109,14 @@ public final class Field implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Field parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Field::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.Field::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -130,7 +130,7 @@ public final class Field implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.type_ = input.readStringRequireUtf8();
           break;
@@ -143,25 +143,31 @@ public final class Field implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Field fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Field fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -174,26 +180,26 @@ public final class Field implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(value_, that.value_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, type_, value_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Field{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Field}. */
   public static final class Builder {
-    private String type_ = "";
-    private String value_ = "";
+    private java.lang.String type_ = "";
+    private java.lang.String value_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code type}. */
-    public Builder setType(String value) {
+    public Builder setType(java.lang.String value) {
       this.type_ = java.util.Objects.requireNonNull(value, "type");
       return this;
     }
@@ -205,7 +211,7 @@ public final class Field implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code value}. */
-    public Builder setValue(String value) {
+    public Builder setValue(java.lang.String value) {
       this.value_ = java.util.Objects.requireNonNull(value, "value");
       return this;
     }
@@ -216,8 +222,20 @@ public final class Field implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Field build() {
+      Field message = new Field(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Field buildPartial() {
       return new Field(this);
     }
   }

@@ -6,15 +6,15 @@ package dev.micro.sdk.store;
  * ListOptions control which keys Store.List returns.
  */
 public final class ListOptions implements dev.micro.sdk.MicroMessage {
-  private static final ListOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final ListOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String database_;
-  private final String table_;
-  private final String prefix_;
-  private final String suffix_;
+  private final java.lang.String database_;
+  private final java.lang.String table_;
+  private final java.lang.String prefix_;
+  private final java.lang.String suffix_;
   private final long limit_;
   private final long offset_;
-  private final String order_;
+  private final java.lang.String order_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -31,7 +31,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.ListOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("ListOptions");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("ListOptions");
   }
 
   /** The message with every field unset. */
@@ -61,28 +61,28 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Database to list. Empty means "micro".
    */
-  public String getDatabase() {
+  public java.lang.String getDatabase() {
     return database_;
   }
 
   /**
    * Table to list. Empty means "micro".
    */
-  public String getTable() {
+  public java.lang.String getTable() {
     return table_;
   }
 
   /**
    * Only return keys that start with this prefix.
    */
-  public String getPrefix() {
+  public java.lang.String getPrefix() {
     return prefix_;
   }
 
   /**
    * Only return keys that end with this suffix.
    */
-  public String getSuffix() {
+  public java.lang.String getSuffix() {
     return suffix_;
   }
 
@@ -104,12 +104,12 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
    * Sort order of the keys: "asc" or "desc". Empty leaves the store's
    * default order.
    */
-  public String getOrder() {
+  public java.lang.String getOrder() {
     return order_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -121,7 +121,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), offset_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), order_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -136,7 +136,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     builder.offset_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), null);
     builder.order_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -199,14 +199,14 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ListOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ListOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.ListOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -220,7 +220,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.database_ = input.readStringRequireUtf8();
           break;
@@ -248,25 +248,31 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ListOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ListOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -284,31 +290,31 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(order_, that.order_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, database_, table_, prefix_, suffix_, limit_, offset_, order_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ListOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ListOptions}. */
   public static final class Builder {
-    private String database_ = "";
-    private String table_ = "";
-    private String prefix_ = "";
-    private String suffix_ = "";
+    private java.lang.String database_ = "";
+    private java.lang.String table_ = "";
+    private java.lang.String prefix_ = "";
+    private java.lang.String suffix_ = "";
     private long limit_ = 0L;
     private long offset_ = 0L;
-    private String order_ = "";
+    private java.lang.String order_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code database}. */
-    public Builder setDatabase(String value) {
+    public Builder setDatabase(java.lang.String value) {
       this.database_ = java.util.Objects.requireNonNull(value, "database");
       return this;
     }
@@ -320,7 +326,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code table}. */
-    public Builder setTable(String value) {
+    public Builder setTable(java.lang.String value) {
       this.table_ = java.util.Objects.requireNonNull(value, "table");
       return this;
     }
@@ -332,7 +338,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code prefix}. */
-    public Builder setPrefix(String value) {
+    public Builder setPrefix(java.lang.String value) {
       this.prefix_ = java.util.Objects.requireNonNull(value, "prefix");
       return this;
     }
@@ -344,7 +350,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code suffix}. */
-    public Builder setSuffix(String value) {
+    public Builder setSuffix(java.lang.String value) {
       this.suffix_ = java.util.Objects.requireNonNull(value, "suffix");
       return this;
     }
@@ -380,7 +386,7 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code order}. */
-    public Builder setOrder(String value) {
+    public Builder setOrder(java.lang.String value) {
       this.order_ = java.util.Objects.requireNonNull(value, "order");
       return this;
     }
@@ -391,8 +397,20 @@ public final class ListOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ListOptions build() {
+      ListOptions message = new ListOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ListOptions buildPartial() {
       return new ListOptions(this);
     }
   }

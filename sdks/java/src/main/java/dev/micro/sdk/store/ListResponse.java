@@ -7,9 +7,9 @@ package dev.micro.sdk.store;
  * records) is reserved.
  */
 public final class ListResponse implements dev.micro.sdk.MicroMessage {
-  private static final ListResponse DEFAULT_INSTANCE = new Builder().build();
+  private static final ListResponse DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final java.util.List<String> keys_;
+  private final java.util.List<java.lang.String> keys_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -20,7 +20,7 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.ListResponse}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("ListResponse");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("ListResponse");
   }
 
   /** The message with every field unset. */
@@ -44,18 +44,18 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
   /**
    * Keys in this batch.
    */
-  public java.util.List<String> getKeysList() {
+  public java.util.List<java.lang.String> getKeysList() {
     return keys_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), keys_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -64,7 +64,7 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.keys_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -74,7 +74,7 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
       return size;
     }
     size = 0;
-    for (String e : keys_) {
+    for (java.lang.String e : keys_) {
       size += com.google.protobuf.CodedOutputStream.computeStringSize(2, e);
     }
     size += unknownFields.getSerializedSize();
@@ -84,21 +84,21 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
 
   /** Writes the binary encoding. */
   public void writeTo(com.google.protobuf.CodedOutputStream output) throws java.io.IOException {
-    for (String e : keys_) {
+    for (java.lang.String e : keys_) {
       output.writeString(2, e);
     }
     unknownFields.writeTo(output);
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ListResponse parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ListResponse::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.ListResponse::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -112,7 +112,7 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 18:
           builder.keys_.add(input.readStringRequireUtf8());
           break;
@@ -122,25 +122,31 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ListResponse fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ListResponse fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -152,32 +158,32 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(keys_, that.keys_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, keys_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ListResponse{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ListResponse}. */
   public static final class Builder {
-    private java.util.List<String> keys_ = new java.util.ArrayList<>();
+    private java.util.List<java.lang.String> keys_ = new java.util.ArrayList<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Appends to {@code keys}. */
-    public Builder addKeys(String value) {
+    public Builder addKeys(java.lang.String value) {
       this.keys_.add(java.util.Objects.requireNonNull(value, "keys"));
       return this;
     }
 
     /** Appends every value to {@code keys}. */
-    public Builder addAllKeys(Iterable<? extends String> values) {
-      for (String value : values) {
+    public Builder addAllKeys(java.lang.Iterable<? extends java.lang.String> values) {
+      for (java.lang.String value : values) {
         addKeys(value);
       }
       return this;
@@ -189,8 +195,20 @@ public final class ListResponse implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ListResponse build() {
+      ListResponse message = new ListResponse(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ListResponse buildPartial() {
       return new ListResponse(this);
     }
   }

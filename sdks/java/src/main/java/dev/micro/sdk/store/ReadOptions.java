@@ -6,15 +6,15 @@ package dev.micro.sdk.store;
  * ReadOptions control how Store.Read matches keys.
  */
 public final class ReadOptions implements dev.micro.sdk.MicroMessage {
-  private static final ReadOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final ReadOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String database_;
-  private final String table_;
+  private final java.lang.String database_;
+  private final java.lang.String table_;
   private final boolean prefix_;
   private final boolean suffix_;
   private final long limit_;
   private final long offset_;
-  private final String order_;
+  private final java.lang.String order_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -31,7 +31,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.ReadOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("ReadOptions");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("ReadOptions");
   }
 
   /** The message with every field unset. */
@@ -61,14 +61,14 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Database to read from. Empty means "micro".
    */
-  public String getDatabase() {
+  public java.lang.String getDatabase() {
     return database_;
   }
 
   /**
    * Table to read from. Empty means "micro".
    */
-  public String getTable() {
+  public java.lang.String getTable() {
     return table_;
   }
 
@@ -106,12 +106,12 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
    * Sort order of the results by key: "asc" or "desc". Empty leaves the
    * store's default order.
    */
-  public String getOrder() {
+  public java.lang.String getOrder() {
     return order_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -123,7 +123,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(6), offset_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(7), order_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -138,7 +138,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     builder.offset_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(6), null);
     builder.order_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(7), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -201,14 +201,14 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ReadOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ReadOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.ReadOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -222,7 +222,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.database_ = input.readStringRequireUtf8();
           break;
@@ -250,25 +250,31 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ReadOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ReadOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -286,31 +292,31 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(order_, that.order_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, database_, table_, prefix_, suffix_, limit_, offset_, order_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ReadOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link ReadOptions}. */
   public static final class Builder {
-    private String database_ = "";
-    private String table_ = "";
+    private java.lang.String database_ = "";
+    private java.lang.String table_ = "";
     private boolean prefix_ = false;
     private boolean suffix_ = false;
     private long limit_ = 0L;
     private long offset_ = 0L;
-    private String order_ = "";
+    private java.lang.String order_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code database}. */
-    public Builder setDatabase(String value) {
+    public Builder setDatabase(java.lang.String value) {
       this.database_ = java.util.Objects.requireNonNull(value, "database");
       return this;
     }
@@ -322,7 +328,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code table}. */
-    public Builder setTable(String value) {
+    public Builder setTable(java.lang.String value) {
       this.table_ = java.util.Objects.requireNonNull(value, "table");
       return this;
     }
@@ -382,7 +388,7 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code order}. */
-    public Builder setOrder(String value) {
+    public Builder setOrder(java.lang.String value) {
       this.order_ = java.util.Objects.requireNonNull(value, "order");
       return this;
     }
@@ -393,8 +399,20 @@ public final class ReadOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ReadOptions build() {
+      ReadOptions message = new ReadOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ReadOptions buildPartial() {
       return new ReadOptions(this);
     }
   }

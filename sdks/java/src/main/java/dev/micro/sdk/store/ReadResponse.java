@@ -6,7 +6,7 @@ package dev.micro.sdk.store;
  * ReadResponse holds the records read.
  */
 public final class ReadResponse implements dev.micro.sdk.MicroMessage {
-  private static final ReadResponse DEFAULT_INSTANCE = new Builder().build();
+  private static final ReadResponse DEFAULT_INSTANCE = new Builder().buildPartial();
 
   private final java.util.List<dev.micro.sdk.store.Record> records_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -19,7 +19,7 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.ReadResponse}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("ReadResponse");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("ReadResponse");
   }
 
   /** The message with every field unset. */
@@ -48,13 +48,13 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), records_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -63,7 +63,7 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
     Builder builder = new Builder();
     builder.records_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), dev.micro.sdk.store.Record::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -92,14 +92,14 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static ReadResponse parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, ReadResponse::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.ReadResponse::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -113,7 +113,7 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.records_.add(dev.micro.sdk.Wire.readMessage(input, dev.micro.sdk.store.Record::readFrom));
           break;
@@ -123,25 +123,31 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static ReadResponse fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static ReadResponse fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -153,13 +159,13 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(records_, that.records_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, records_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "ReadResponse{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
@@ -177,7 +183,7 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code records}. */
-    public Builder addAllRecords(Iterable<? extends dev.micro.sdk.store.Record> values) {
+    public Builder addAllRecords(java.lang.Iterable<? extends dev.micro.sdk.store.Record> values) {
       for (dev.micro.sdk.store.Record value : values) {
         addRecords(value);
       }
@@ -190,8 +196,20 @@ public final class ReadResponse implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public ReadResponse build() {
+      ReadResponse message = new ReadResponse(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public ReadResponse buildPartial() {
       return new ReadResponse(this);
     }
   }

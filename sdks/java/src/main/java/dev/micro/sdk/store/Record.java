@@ -6,12 +6,12 @@ package dev.micro.sdk.store;
  * Record is a key/value entry of the store.
  */
 public final class Record implements dev.micro.sdk.MicroMessage {
-  private static final Record DEFAULT_INSTANCE = new Builder().build();
+  private static final Record DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String key_;
+  private final java.lang.String key_;
   private final com.google.protobuf.ByteString value_;
   private final long expiry_;
-  private final java.util.Map<String, dev.micro.sdk.store.Field> metadata_;
+  private final java.util.Map<java.lang.String, dev.micro.sdk.store.Field> metadata_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -25,7 +25,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.Record}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("Record");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("Record");
   }
 
   /** The message with every field unset. */
@@ -52,7 +52,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
   /**
    * Key of the record.
    */
-  public String getKey() {
+  public java.lang.String getKey() {
     return key_;
   }
 
@@ -75,12 +75,12 @@ public final class Record implements dev.micro.sdk.MicroMessage {
   /**
    * Metadata attached to the record, keyed by name.
    */
-  public java.util.Map<String, dev.micro.sdk.store.Field> getMetadataMap() {
+  public java.util.Map<java.lang.String, dev.micro.sdk.store.Field> getMetadataMap() {
     return metadata_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -89,7 +89,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), expiry_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(4), metadata_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -101,7 +101,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     builder.expiry_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.metadata_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(4), dev.micro.sdk.store.Field::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -120,7 +120,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     if (expiry_ != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeInt64Size(3, expiry_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.store.Field> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.store.Field> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -140,7 +140,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     if (expiry_ != 0L) {
       output.writeInt64(3, expiry_);
     }
-    for (java.util.Map.Entry<String, dev.micro.sdk.store.Field> e : metadata_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, dev.micro.sdk.store.Field> e : metadata_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -153,14 +153,14 @@ public final class Record implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Record parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Record::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.Record::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -174,7 +174,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.key_ = input.readStringRequireUtf8();
           break;
@@ -186,7 +186,7 @@ public final class Record implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
+          java.lang.String key = "";
           dev.micro.sdk.store.Field value = dev.micro.sdk.store.Field.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -211,25 +211,31 @@ public final class Record implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Record fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Record fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -244,28 +250,28 @@ public final class Record implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(metadata_, that.metadata_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, key_, value_, expiry_, metadata_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Record{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Record}. */
   public static final class Builder {
-    private String key_ = "";
+    private java.lang.String key_ = "";
     private com.google.protobuf.ByteString value_ = com.google.protobuf.ByteString.EMPTY;
     private long expiry_ = 0L;
-    private java.util.Map<String, dev.micro.sdk.store.Field> metadata_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.String, dev.micro.sdk.store.Field> metadata_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code key}. */
-    public Builder setKey(String value) {
+    public Builder setKey(java.lang.String value) {
       this.key_ = java.util.Objects.requireNonNull(value, "key");
       return this;
     }
@@ -301,13 +307,13 @@ public final class Record implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code metadata}. */
-    public Builder putMetadata(String key, dev.micro.sdk.store.Field value) {
+    public Builder putMetadata(java.lang.String key, dev.micro.sdk.store.Field value) {
       this.metadata_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "metadata"));
       return this;
     }
 
     /** Puts every entry into {@code metadata}. */
-    public Builder putAllMetadata(java.util.Map<? extends String, ? extends dev.micro.sdk.store.Field> values) {
+    public Builder putAllMetadata(java.util.Map<? extends java.lang.String, ? extends dev.micro.sdk.store.Field> values) {
       values.forEach(this::putMetadata);
       return this;
     }
@@ -318,8 +324,20 @@ public final class Record implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Record build() {
+      Record message = new Record(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Record buildPartial() {
       return new Record(this);
     }
   }

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class StoreClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "store.Store";
+  public static final java.lang.String SERVICE_NAME = "store.Store";
 
   /** The gRPC method {@code store.Store/Read}. */
   public static final MethodDescriptor<dev.micro.sdk.store.ReadRequest, dev.micro.sdk.store.ReadResponse> METHOD_READ =

@@ -6,10 +6,10 @@ package dev.micro.sdk.store;
  * WriteOptions select where a record is written.
  */
 public final class WriteOptions implements dev.micro.sdk.MicroMessage {
-  private static final WriteOptions DEFAULT_INSTANCE = new Builder().build();
+  private static final WriteOptions DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String database_;
-  private final String table_;
+  private final java.lang.String database_;
+  private final java.lang.String table_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -21,7 +21,7 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code store.WriteOptions}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.store.StoreProto.getDescriptor().findMessageTypeByName("WriteOptions");
+    return dev.micro.sdk.store.StoreOuterClass.getDescriptor().findMessageTypeByName("WriteOptions");
   }
 
   /** The message with every field unset. */
@@ -46,26 +46,26 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
   /**
    * Database to write to. Empty means "micro".
    */
-  public String getDatabase() {
+  public java.lang.String getDatabase() {
     return database_;
   }
 
   /**
    * Table to write to. Empty means "micro".
    */
-  public String getTable() {
+  public java.lang.String getTable() {
     return table_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(1), database_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), table_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -75,7 +75,7 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
     builder.database_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(1), null);
     builder.table_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -108,14 +108,14 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static WriteOptions parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, WriteOptions::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.store.WriteOptions::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -129,7 +129,7 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.database_ = input.readStringRequireUtf8();
           break;
@@ -142,25 +142,31 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static WriteOptions fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static WriteOptions fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -173,26 +179,26 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(table_, that.table_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, database_, table_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "WriteOptions{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link WriteOptions}. */
   public static final class Builder {
-    private String database_ = "";
-    private String table_ = "";
+    private java.lang.String database_ = "";
+    private java.lang.String table_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code database}. */
-    public Builder setDatabase(String value) {
+    public Builder setDatabase(java.lang.String value) {
       this.database_ = java.util.Objects.requireNonNull(value, "database");
       return this;
     }
@@ -204,7 +210,7 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code table}. */
-    public Builder setTable(String value) {
+    public Builder setTable(java.lang.String value) {
       this.table_ = java.util.Objects.requireNonNull(value, "table");
       return this;
     }
@@ -215,8 +221,20 @@ public final class WriteOptions implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public WriteOptions build() {
+      WriteOptions message = new WriteOptions(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public WriteOptions buildPartial() {
       return new WriteOptions(this);
     }
   }

@@ -10,7 +10,7 @@ from typing import Any as _Any, ClassVar as _ClassVar, Iterable as _Iterable, Ma
 DESCRIPTOR: _descriptor.FileDescriptor
 
 
-class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+class Status(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     """Status of an operation.
     """
 

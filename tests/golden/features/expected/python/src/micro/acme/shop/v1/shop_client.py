@@ -3,6 +3,7 @@
 """Typed clients for the services of acme/shop/v1/shop.proto."""
 from __future__ import annotations
 
+import builtins as _builtins
 from typing import AsyncIterable, AsyncIterator, ClassVar, Iterable, Iterator, Optional, Union
 
 from .... import _runtime
@@ -18,12 +19,12 @@ class ShopServiceClient:
     the call from another thread), and raises :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "acme.shop.v1.ShopService"
+    SERVICE_NAME: ClassVar[_builtins.str] = "acme.shop.v1.ShopService"
 
     def __init__(self, channel: _runtime.Channel) -> None:
         self._channel = channel
 
-    def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
+    def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
         """Gets one order. Fails with NOT_FOUND for an unknown id.
 
         Calls ``/acme.shop.v1.ShopService/GetOrder`` (unary).
@@ -33,7 +34,7 @@ class ShopServiceClient:
         """
         return self._channel.unary_unary("/acme.shop.v1.ShopService/GetOrder", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Streams orders as they are placed.
 
         Calls ``/acme.shop.v1.ShopService/WatchOrders`` (server_streaming).
@@ -43,7 +44,7 @@ class ShopServiceClient:
         """
         return self._channel.unary_stream("/acme.shop.v1.ShopService/WatchOrders", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def import_orders(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
+    def import_orders(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
         """Imports a stream of orders.
 
         Calls ``/acme.shop.v1.ShopService/ImportOrders`` (client_streaming).
@@ -53,7 +54,7 @@ class ShopServiceClient:
         """
         return self._channel.stream_unary("/acme.shop.v1.ShopService/ImportOrders", requests, acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary, timeout=timeout, metadata=metadata, cancellation=cancellation)
 
-    def chat(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def chat(self, requests: Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None, cancellation: Optional[_runtime.Cancellation] = None) -> Iterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Echoes orders back as they arrive.
 
         .. deprecated:: this element is deprecated in the proto definition.
@@ -74,12 +75,12 @@ class AsyncShopServiceClient:
     :class:`~micro.MicroError` when the call fails.
     """
 
-    SERVICE_NAME: ClassVar[str] = "acme.shop.v1.ShopService"
+    SERVICE_NAME: ClassVar[_builtins.str] = "acme.shop.v1.ShopService"
 
     def __init__(self, channel: _runtime.AsyncChannel) -> None:
         self._channel = channel
 
-    async def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
+    async def get_order(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.GetOrderRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.Order:
         """Gets one order. Fails with NOT_FOUND for an unknown id.
 
         Calls ``/acme.shop.v1.ShopService/GetOrder`` (unary).
@@ -89,7 +90,7 @@ class AsyncShopServiceClient:
         """
         return await self._channel.unary_unary("/acme.shop.v1.ShopService/GetOrder", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata)
 
-    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def watch_orders(self, request: acme_dot_shop_dot_v1_dot_shop__pb2.WatchOrdersRequest, *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Streams orders as they are placed.
 
         Calls ``/acme.shop.v1.ShopService/WatchOrders`` (server_streaming).
@@ -99,7 +100,7 @@ class AsyncShopServiceClient:
         """
         return self._channel.unary_stream("/acme.shop.v1.ShopService/WatchOrders", request, acme_dot_shop_dot_v1_dot_shop__pb2.Order, timeout=timeout, metadata=metadata)
 
-    async def import_orders(self, requests: Union[AsyncIterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order]], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
+    async def import_orders(self, requests: Union[AsyncIterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order]], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary:
         """Imports a stream of orders.
 
         Calls ``/acme.shop.v1.ShopService/ImportOrders`` (client_streaming).
@@ -109,7 +110,7 @@ class AsyncShopServiceClient:
         """
         return await self._channel.stream_unary("/acme.shop.v1.ShopService/ImportOrders", requests, acme_dot_shop_dot_v1_dot_shop__pb2.ImportSummary, timeout=timeout, metadata=metadata)
 
-    def chat(self, requests: Union[AsyncIterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order]], *, timeout: Optional[float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
+    def chat(self, requests: Union[AsyncIterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order], Iterable[acme_dot_shop_dot_v1_dot_shop__pb2.Order]], *, timeout: Optional[_builtins.float] = None, metadata: Optional[_runtime.Metadata] = None) -> AsyncIterator[acme_dot_shop_dot_v1_dot_shop__pb2.Order]:
         """Echoes orders back as they arrive.
 
         .. deprecated:: this element is deprecated in the proto definition.

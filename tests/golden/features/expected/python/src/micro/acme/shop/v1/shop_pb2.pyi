@@ -17,7 +17,7 @@ class Order(_message.Message):
     """
 
     __slots__ = ("id", "kind", "lines", "counts", "card_token", "cash", "note", "created_at", "lines_by_id", "attachment", "weight_kg", "points", "legacy_online", "status", "history", "constructor")
-    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    class Kind(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         """How the order was placed.
         """
 

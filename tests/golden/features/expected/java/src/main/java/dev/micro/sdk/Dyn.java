@@ -32,8 +32,8 @@ public final class Dyn {
       .add(com.google.protobuf.Struct.getDescriptor())
       .add(com.google.protobuf.Timestamp.getDescriptor())
       .add(com.google.protobuf.DoubleValue.getDescriptor())
-      .add(dev.micro.sdk.acme.common.v1.TypesProto.getDescriptor().getMessageTypes())
-      .add(dev.micro.sdk.acme.shop.v1.ShopProto.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.acme.common.v1.Types.getDescriptor().getMessageTypes())
+      .add(dev.micro.sdk.acme.shop.v1.Shop.getDescriptor().getMessageTypes())
       .build();
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
@@ -162,7 +162,7 @@ public final class Dyn {
   public static DynamicMessage fromJson(Descriptor descriptor, String json) throws InvalidProtocolBufferException {
     DynamicMessage.Builder builder = DynamicMessage.newBuilder(descriptor);
     PARSER.merge(json, builder);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The one-line text format of a message. */

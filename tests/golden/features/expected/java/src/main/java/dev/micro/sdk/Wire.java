@@ -37,6 +37,15 @@ public final class Wire {
     return data;
   }
 
+  /** {@code message}, or the exception protoc's parsers throw when a required field is missing. */
+  public static <T extends MicroMessage> T initialized(T message) throws InvalidProtocolBufferException {
+    if (!message.isInitialized()) {
+      throw new com.google.protobuf.UninitializedMessageException(message.toDynamic())
+          .asInvalidProtocolBufferException();
+    }
+    return message;
+  }
+
   /** Decodes a whole array. */
   public static <T> T parse(byte[] data, Reader<T> reader) throws InvalidProtocolBufferException {
     try {
@@ -76,5 +85,30 @@ public final class Wire {
     input.checkLastTagWas(0);
     input.popLimit(limit);
     return value;
+  }
+
+  /**
+   * Reads a proto2 group of field {@code number} (its start tag already read) up to and including
+   * its end tag.
+   */
+  public static <T> T readGroup(CodedInputStream input, int number, Reader<T> reader) throws IOException {
+    T value = reader.readFrom(input);
+    input.checkLastTagWas((number << 3) | 4);
+    return value;
+  }
+
+  /** Reads a group (as {@link #readGroup}) and merges it into {@code previous} when there is one. */
+  public static <T> T mergeGroup(
+      CodedInputStream input, int number, T previous, Reader<T> reader, java.util.function.Function<T, byte[]> encoder)
+      throws IOException {
+    T value = readGroup(input, number, reader);
+    if (previous == null) {
+      return value;
+    }
+    byte[] before = encoder.apply(previous);
+    byte[] more = encoder.apply(value);
+    byte[] joined = java.util.Arrays.copyOf(before, before.length + more.length);
+    System.arraycopy(more, 0, joined, before.length, more.length);
+    return parse(joined, reader);
   }
 }

@@ -6,9 +6,9 @@ package dev.micro.sdk.acme.common.v1;
  * An amount of money in a currency.
  */
 public final class Money implements dev.micro.sdk.MicroMessage {
-  private static final Money DEFAULT_INSTANCE = new Builder().build();
+  private static final Money DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String currency_;
+  private final java.lang.String currency_;
   private final long units_;
   private final int nanos_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -23,7 +23,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code acme.common.v1.Money}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.acme.common.v1.TypesProto.getDescriptor().findMessageTypeByName("Money");
+    return dev.micro.sdk.acme.common.v1.Types.getDescriptor().findMessageTypeByName("Money");
   }
 
   /** The message with every field unset. */
@@ -49,7 +49,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
   /**
    * ISO 4217 code, e.g. "EUR".
    */
-  public String getCurrency() {
+  public java.lang.String getCurrency() {
     return currency_;
   }
 
@@ -68,7 +68,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -76,7 +76,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), units_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), nanos_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -87,7 +87,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
     builder.units_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.nanos_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -126,14 +126,14 @@ public final class Money implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Money parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Money::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.acme.common.v1.Money::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -147,7 +147,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.currency_ = input.readStringRequireUtf8();
           break;
@@ -163,25 +163,31 @@ public final class Money implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Money fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Money fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -195,19 +201,19 @@ public final class Money implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(nanos_, that.nanos_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, currency_, units_, nanos_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Money{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Money}. */
   public static final class Builder {
-    private String currency_ = "";
+    private java.lang.String currency_ = "";
     private long units_ = 0L;
     private int nanos_ = 0;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -215,7 +221,7 @@ public final class Money implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code currency}. */
-    public Builder setCurrency(String value) {
+    public Builder setCurrency(java.lang.String value) {
       this.currency_ = java.util.Objects.requireNonNull(value, "currency");
       return this;
     }
@@ -250,8 +256,20 @@ public final class Money implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Money build() {
+      Money message = new Money(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Money buildPartial() {
       return new Money(this);
     }
   }

@@ -21,24 +21,25 @@ public enum Status {
   /** A number this version of the enum does not know. */
   UNRECOGNIZED(-1);
 
-  private final int number;
+  // `$` keeps the field apart from every constant: proto names cannot contain it.
+  private final int number$;
 
   Status(int number) {
-    this.number = number;
+    this.number$ = number;
   }
 
   /** The proto number; throws for {@code UNRECOGNIZED}. */
   public int getNumber() {
     if (this == UNRECOGNIZED) {
-      throw new IllegalArgumentException("UNRECOGNIZED has no number");
+      throw new java.lang.IllegalArgumentException("UNRECOGNIZED has no number");
     }
-    return number;
+    return number$;
   }
 
   /** The constant with this number (the first, for aliases), or {@code null}. */
   public static Status forNumber(int number) {
     for (Status value : values()) {
-      if (value != UNRECOGNIZED && value.number == number) {
+      if (value != UNRECOGNIZED && value.number$ == number) {
         return value;
       }
     }
@@ -47,6 +48,6 @@ public enum Status {
 
   /** The enum's descriptor. */
   public static com.google.protobuf.Descriptors.EnumDescriptor getDescriptor() {
-    return dev.micro.sdk.acme.common.v1.TypesProto.getDescriptor().findEnumTypeByName("Status");
+    return dev.micro.sdk.acme.common.v1.Types.getDescriptor().findEnumTypeByName("Status");
   }
 }

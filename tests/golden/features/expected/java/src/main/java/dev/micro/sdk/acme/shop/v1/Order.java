@@ -6,24 +6,24 @@ package dev.micro.sdk.acme.shop.v1;
  * An order placed in the shop.
  */
 public final class Order implements dev.micro.sdk.MicroMessage {
-  private static final Order DEFAULT_INSTANCE = new Builder().build();
+  private static final Order DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String id_;
+  private final java.lang.String id_;
   private final int kind_;
   private final java.util.List<dev.micro.sdk.acme.shop.v1.Order.Line> lines_;
-  private final java.util.Map<String, Integer> counts_;
-  private final String card_token_;
+  private final java.util.Map<java.lang.String, java.lang.Integer> counts_;
+  private final java.lang.String card_token_;
   private final dev.micro.sdk.acme.common.v1.Money cash_;
-  private final String note_;
+  private final java.lang.String note_;
   private final com.google.protobuf.Timestamp created_at_;
-  private final java.util.Map<Long, dev.micro.sdk.acme.shop.v1.Order.Line> lines_by_id_;
+  private final java.util.Map<java.lang.Long, dev.micro.sdk.acme.shop.v1.Order.Line> lines_by_id_;
   private final com.google.protobuf.ByteString attachment_;
   private final double weight_kg_;
   private final long points_;
   private final boolean legacy_online_;
   private final int status_;
-  private final java.util.List<Integer> history_;
-  private final String constructor_;
+  private final java.util.List<java.lang.Integer> history_;
+  private final java.lang.String constructor_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
   private int memoizedSize = -1;
 
@@ -49,7 +49,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
 
   /** The descriptor of {@code acme.shop.v1.Order}. */
   public static com.google.protobuf.Descriptors.Descriptor getDescriptor() {
-    return dev.micro.sdk.acme.shop.v1.ShopProto.getDescriptor().findMessageTypeByName("Order");
+    return dev.micro.sdk.acme.shop.v1.Shop.getDescriptor().findMessageTypeByName("Order");
   }
 
   /** The message with every field unset. */
@@ -117,7 +117,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   /**
    * Order id.
    */
-  public String getId() {
+  public java.lang.String getId() {
     return id_;
   }
 
@@ -141,7 +141,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   /**
    * Item counts by SKU.
    */
-  public java.util.Map<String, Integer> getCountsMap() {
+  public java.util.Map<java.lang.String, java.lang.Integer> getCountsMap() {
     return counts_;
   }
 
@@ -155,7 +155,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   /**
    * A card token.
    */
-  public String getCardToken() {
+  public java.lang.String getCardToken() {
     return card_token_ == null ? "" : card_token_;
   }
 
@@ -183,7 +183,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   /**
    * An optional note from the customer.
    */
-  public String getNote() {
+  public java.lang.String getNote() {
     return note_ == null ? "" : note_;
   }
 
@@ -204,7 +204,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   /**
    * Lines by numeric id.
    */
-  public java.util.Map<Long, dev.micro.sdk.acme.shop.v1.Order.Line> getLinesByIdMap() {
+  public java.util.Map<java.lang.Long, dev.micro.sdk.acme.shop.v1.Order.Line> getLinesByIdMap() {
     return lines_by_id_;
   }
 
@@ -234,7 +234,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
    *
    * @deprecated this element is deprecated in the proto definition.
    */
-  @Deprecated
+  @java.lang.Deprecated
   public boolean getLegacyOnline() {
     return legacy_online_;
   }
@@ -251,7 +251,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
 
   public java.util.List<dev.micro.sdk.acme.common.v1.Status> getHistoryList() {
     java.util.List<dev.micro.sdk.acme.common.v1.Status> out = new java.util.ArrayList<>(history_.size());
-    for (Integer number : history_) {
+    for (java.lang.Integer number : history_) {
       dev.micro.sdk.acme.common.v1.Status value = dev.micro.sdk.acme.common.v1.Status.forNumber(number);
       out.add(value == null ? dev.micro.sdk.acme.common.v1.Status.UNRECOGNIZED : value);
     }
@@ -259,19 +259,19 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   }
 
   /** The numbers of {@link #getHistoryList()}. */
-  public java.util.List<Integer> getHistoryValueList() {
+  public java.util.List<java.lang.Integer> getHistoryValueList() {
     return history_;
   }
 
   /**
    * A JavaScript property name that needs escaping.
    */
-  public String getConstructor() {
+  public java.lang.String getConstructor() {
     return constructor_;
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -292,7 +292,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(15), history_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(16), constructor_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -316,7 +316,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     builder.history_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(15), null);
     builder.constructor_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(16), null);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -335,7 +335,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     for (dev.micro.sdk.acme.shop.v1.Order.Line e : lines_) {
       size += com.google.protobuf.CodedOutputStream.computeTagSize(3) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getSerializedSize()) + e.getSerializedSize();
     }
-    for (java.util.Map.Entry<String, Integer> e : counts_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.Integer> e : counts_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeInt32Size(2, e.getValue());
       size += com.google.protobuf.CodedOutputStream.computeTagSize(4) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
@@ -351,14 +351,14 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     if (created_at_ != null) {
       size += com.google.protobuf.CodedOutputStream.computeMessageSize(8, created_at_);
     }
-    for (java.util.Map.Entry<Long, dev.micro.sdk.acme.shop.v1.Order.Line> e : lines_by_id_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.Long, dev.micro.sdk.acme.shop.v1.Order.Line> e : lines_by_id_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeInt64Size(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       size += com.google.protobuf.CodedOutputStream.computeTagSize(9) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(entry) + entry;
     }
     if (!attachment_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream.computeBytesSize(10, attachment_);
     }
-    if (Double.doubleToRawLongBits(weight_kg_) != 0L) {
+    if (java.lang.Double.doubleToRawLongBits(weight_kg_) != 0L) {
       size += com.google.protobuf.CodedOutputStream.computeDoubleSize(11, weight_kg_);
     }
     if (points_ != 0L) {
@@ -372,7 +372,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
     if (!history_.isEmpty()) {
       int data = 0;
-      for (Integer e : history_) {
+      for (java.lang.Integer e : history_) {
         data += com.google.protobuf.CodedOutputStream.computeEnumSizeNoTag(e);
       }
       size += com.google.protobuf.CodedOutputStream.computeTagSize(15) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(data) + data;
@@ -398,7 +398,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
       output.writeUInt32NoTag(e.getSerializedSize());
       e.writeTo(output);
     }
-    for (java.util.Map.Entry<String, Integer> e : counts_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.String, java.lang.Integer> e : counts_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeStringSize(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeInt32Size(2, e.getValue());
       output.writeTag(4, 2);
       output.writeUInt32NoTag(entry);
@@ -419,7 +419,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     if (created_at_ != null) {
       output.writeMessage(8, created_at_);
     }
-    for (java.util.Map.Entry<Long, dev.micro.sdk.acme.shop.v1.Order.Line> e : lines_by_id_.entrySet()) {
+    for (java.util.Map.Entry<java.lang.Long, dev.micro.sdk.acme.shop.v1.Order.Line> e : lines_by_id_.entrySet()) {
       int entry = com.google.protobuf.CodedOutputStream.computeInt64Size(1, e.getKey()) + com.google.protobuf.CodedOutputStream.computeTagSize(2) + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(e.getValue().getSerializedSize()) + e.getValue().getSerializedSize();
       output.writeTag(9, 2);
       output.writeUInt32NoTag(entry);
@@ -431,7 +431,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     if (!attachment_.isEmpty()) {
       output.writeBytes(10, attachment_);
     }
-    if (Double.doubleToRawLongBits(weight_kg_) != 0L) {
+    if (java.lang.Double.doubleToRawLongBits(weight_kg_) != 0L) {
       output.writeDouble(11, weight_kg_);
     }
     if (points_ != 0L) {
@@ -445,12 +445,12 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
     if (!history_.isEmpty()) {
       int data = 0;
-      for (Integer e : history_) {
+      for (java.lang.Integer e : history_) {
         data += com.google.protobuf.CodedOutputStream.computeEnumSizeNoTag(e);
       }
       output.writeTag(15, 2);
       output.writeUInt32NoTag(data);
-      for (Integer e : history_) {
+      for (java.lang.Integer e : history_) {
         output.writeEnumNoTag(e);
       }
     }
@@ -461,14 +461,14 @@ public final class Order implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Order parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Order::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.acme.shop.v1.Order::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -482,7 +482,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.id_ = input.readStringRequireUtf8();
           break;
@@ -494,8 +494,8 @@ public final class Order implements dev.micro.sdk.MicroMessage {
           break;
         case 34: {
           int limit = input.pushLimit(input.readRawVarint32());
-          String key = "";
-          Integer value = 0;
+          java.lang.String key = "";
+          java.lang.Integer value = 0;
           while (true) {
             int t = input.readTag();
             if (t == 0) {
@@ -529,7 +529,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
           break;
         case 74: {
           int limit = input.pushLimit(input.readRawVarint32());
-          Long key = 0L;
+          java.lang.Long key = 0L;
           dev.micro.sdk.acme.shop.v1.Order.Line value = dev.micro.sdk.acme.shop.v1.Order.Line.getDefaultInstance();
           while (true) {
             int t = input.readTag();
@@ -583,25 +583,31 @@ public final class Order implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Order fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Order fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -628,40 +634,40 @@ public final class Order implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(constructor_, that.constructor_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, id_, kind_, lines_, counts_, card_token_, cash_, note_, created_at_, lines_by_id_, attachment_, weight_kg_, points_, legacy_online_, status_, history_, constructor_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Order{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Order}. */
   public static final class Builder {
-    private String id_ = "";
+    private java.lang.String id_ = "";
     private int kind_ = 0;
     private java.util.List<dev.micro.sdk.acme.shop.v1.Order.Line> lines_ = new java.util.ArrayList<>();
-    private java.util.Map<String, Integer> counts_ = new java.util.LinkedHashMap<>();
-    private String card_token_;
+    private java.util.Map<java.lang.String, java.lang.Integer> counts_ = new java.util.LinkedHashMap<>();
+    private java.lang.String card_token_;
     private dev.micro.sdk.acme.common.v1.Money cash_;
-    private String note_;
+    private java.lang.String note_;
     private com.google.protobuf.Timestamp created_at_;
-    private java.util.Map<Long, dev.micro.sdk.acme.shop.v1.Order.Line> lines_by_id_ = new java.util.LinkedHashMap<>();
+    private java.util.Map<java.lang.Long, dev.micro.sdk.acme.shop.v1.Order.Line> lines_by_id_ = new java.util.LinkedHashMap<>();
     private com.google.protobuf.ByteString attachment_ = com.google.protobuf.ByteString.EMPTY;
     private double weight_kg_ = 0D;
     private long points_ = 0L;
     private boolean legacy_online_ = false;
     private int status_ = 0;
-    private java.util.List<Integer> history_ = new java.util.ArrayList<>();
-    private String constructor_ = "";
+    private java.util.List<java.lang.Integer> history_ = new java.util.ArrayList<>();
+    private java.lang.String constructor_ = "";
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
 
     private Builder() {}
 
     /** Sets {@code id}. */
-    public Builder setId(String value) {
+    public Builder setId(java.lang.String value) {
       this.id_ = java.util.Objects.requireNonNull(value, "id");
       return this;
     }
@@ -696,7 +702,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Appends every value to {@code lines}. */
-    public Builder addAllLines(Iterable<? extends dev.micro.sdk.acme.shop.v1.Order.Line> values) {
+    public Builder addAllLines(java.lang.Iterable<? extends dev.micro.sdk.acme.shop.v1.Order.Line> values) {
       for (dev.micro.sdk.acme.shop.v1.Order.Line value : values) {
         addLines(value);
       }
@@ -710,13 +716,13 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code counts}. */
-    public Builder putCounts(String key, Integer value) {
+    public Builder putCounts(java.lang.String key, java.lang.Integer value) {
       this.counts_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "counts"));
       return this;
     }
 
     /** Puts every entry into {@code counts}. */
-    public Builder putAllCounts(java.util.Map<? extends String, ? extends Integer> values) {
+    public Builder putAllCounts(java.util.Map<? extends java.lang.String, ? extends java.lang.Integer> values) {
       values.forEach(this::putCounts);
       return this;
     }
@@ -728,7 +734,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code card_token}. */
-    public Builder setCardToken(String value) {
+    public Builder setCardToken(java.lang.String value) {
       this.card_token_ = java.util.Objects.requireNonNull(value, "card_token");
       this.cash_ = null;
       return this;
@@ -754,7 +760,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code note}. */
-    public Builder setNote(String value) {
+    public Builder setNote(java.lang.String value) {
       this.note_ = java.util.Objects.requireNonNull(value, "note");
       return this;
     }
@@ -778,13 +784,13 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Puts an entry into {@code lines_by_id}. */
-    public Builder putLinesById(Long key, dev.micro.sdk.acme.shop.v1.Order.Line value) {
+    public Builder putLinesById(java.lang.Long key, dev.micro.sdk.acme.shop.v1.Order.Line value) {
       this.lines_by_id_.put(java.util.Objects.requireNonNull(key, "key"), java.util.Objects.requireNonNull(value, "lines_by_id"));
       return this;
     }
 
     /** Puts every entry into {@code lines_by_id}. */
-    public Builder putAllLinesById(java.util.Map<? extends Long, ? extends dev.micro.sdk.acme.shop.v1.Order.Line> values) {
+    public Builder putAllLinesById(java.util.Map<? extends java.lang.Long, ? extends dev.micro.sdk.acme.shop.v1.Order.Line> values) {
       values.forEach(this::putLinesById);
       return this;
     }
@@ -879,7 +885,7 @@ public final class Order implements dev.micro.sdk.MicroMessage {
     }
 
     /** Sets {@code constructor}. */
-    public Builder setConstructor(String value) {
+    public Builder setConstructor(java.lang.String value) {
       this.constructor_ = java.util.Objects.requireNonNull(value, "constructor");
       return this;
     }
@@ -890,8 +896,20 @@ public final class Order implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Order build() {
+      Order message = new Order(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Order buildPartial() {
       return new Order(this);
     }
   }
@@ -906,24 +924,25 @@ public enum Kind {
   /** A number this version of the enum does not know. */
   UNRECOGNIZED(-1);
 
-  private final int number;
+  // `$` keeps the field apart from every constant: proto names cannot contain it.
+  private final int number$;
 
   Kind(int number) {
-    this.number = number;
+    this.number$ = number;
   }
 
   /** The proto number; throws for {@code UNRECOGNIZED}. */
   public int getNumber() {
     if (this == UNRECOGNIZED) {
-      throw new IllegalArgumentException("UNRECOGNIZED has no number");
+      throw new java.lang.IllegalArgumentException("UNRECOGNIZED has no number");
     }
-    return number;
+    return number$;
   }
 
   /** The constant with this number (the first, for aliases), or {@code null}. */
   public static Kind forNumber(int number) {
     for (Kind value : values()) {
-      if (value != UNRECOGNIZED && value.number == number) {
+      if (value != UNRECOGNIZED && value.number$ == number) {
         return value;
       }
     }
@@ -940,9 +959,9 @@ public enum Kind {
  * One line of an order.
  */
 public static final class Line implements dev.micro.sdk.MicroMessage {
-  private static final Line DEFAULT_INSTANCE = new Builder().build();
+  private static final Line DEFAULT_INSTANCE = new Builder().buildPartial();
 
-  private final String sku_;
+  private final java.lang.String sku_;
   private final int quantity_;
   private final dev.micro.sdk.acme.common.v1.Money unit_price_;
   private final com.google.protobuf.UnknownFieldSet unknownFields;
@@ -983,7 +1002,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
   /**
    * Stock keeping unit.
    */
-  public String getSku() {
+  public java.lang.String getSku() {
     return sku_;
   }
 
@@ -1009,7 +1028,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
   }
 
   /** This message as a protobuf-java {@code DynamicMessage} of {@link #getDescriptor()}. */
-  @Override
+  @java.lang.Override
   public com.google.protobuf.DynamicMessage toDynamic() {
     com.google.protobuf.Descriptors.Descriptor descriptor = getDescriptor();
     com.google.protobuf.DynamicMessage.Builder builder = com.google.protobuf.DynamicMessage.newBuilder(descriptor);
@@ -1017,7 +1036,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(2), quantity_);
     dev.micro.sdk.Dyn.set(builder, descriptor.findFieldByNumber(3), unit_price_);
     builder.setUnknownFields(unknownFields);
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The message a protobuf-java message of {@link #getDescriptor()} holds. */
@@ -1028,7 +1047,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
     builder.quantity_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(2), null);
     builder.unit_price_ = dev.micro.sdk.Dyn.get(message, descriptor.findFieldByNumber(3), dev.micro.sdk.acme.common.v1.Money::fromDynamic);
     builder.unknownFields = message.getUnknownFields();
-    return builder.build();
+    return builder.buildPartial();
   }
 
   /** The size of the binary encoding in bytes (computed once). */
@@ -1069,14 +1088,14 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
   }
 
   /** The protobuf binary encoding. */
-  @Override
+  @java.lang.Override
   public byte[] toByteArray() {
     return dev.micro.sdk.Wire.toByteArray(getSerializedSize(), this::writeTo);
   }
 
-  /** Decodes the protobuf binary encoding. */
+  /** Decodes the protobuf binary encoding; fails, as protoc's parsers do, when a required field is missing. */
   public static Line parseFrom(byte[] data) throws com.google.protobuf.InvalidProtocolBufferException {
-    return dev.micro.sdk.Wire.parse(data, Line::readFrom);
+    return dev.micro.sdk.Wire.initialized(dev.micro.sdk.Wire.parse(data, dev.micro.sdk.acme.shop.v1.Order.Line::readFrom));
   }
 
   /** Reads a message from {@code input} up to its end (or the current limit). */
@@ -1090,7 +1109,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
           if (unknown != null) {
             builder.unknownFields = unknown.build();
           }
-          return builder.build();
+          return builder.buildPartial();
         case 10:
           builder.sku_ = input.readStringRequireUtf8();
           break;
@@ -1106,25 +1125,31 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
           }
           if (!unknown.mergeFieldFrom(tag, input)) {
             builder.unknownFields = unknown.build();
-            return builder.build();
+            return builder.buildPartial();
           }
       }
     }
   }
 
   /** The proto3 JSON form (JSON field names, default values omitted). */
-  @Override
-  public String toJson() {
+  @java.lang.Override
+  public java.lang.String toJson() {
     return dev.micro.sdk.Dyn.toJson(toDynamic());
   }
 
-  /** Parses the proto3 JSON form (JSON or proto field names). */
-  public static Line fromJson(String json) throws com.google.protobuf.InvalidProtocolBufferException {
-    return fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json));
+  /** Parses the proto3 JSON form (JSON or proto field names); fails when a required field is missing. */
+  public static Line fromJson(java.lang.String json) throws com.google.protobuf.InvalidProtocolBufferException {
+    return dev.micro.sdk.Wire.initialized(fromDynamic(dev.micro.sdk.Dyn.fromJson(getDescriptor(), json)));
   }
 
-  @Override
-  public boolean equals(Object other) {
+  /** Whether every required field is set, here and in every message this one holds (proto2). */
+  @java.lang.Override
+  public boolean isInitialized() {
+    return true;
+  }
+
+  @java.lang.Override
+  public boolean equals(java.lang.Object other) {
     if (this == other) {
       return true;
     }
@@ -1138,19 +1163,19 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
         && java.util.Objects.equals(unit_price_, that.unit_price_);
   }
 
-  @Override
+  @java.lang.Override
   public int hashCode() {
     return java.util.Objects.hash(unknownFields, sku_, quantity_, unit_price_);
   }
 
-  @Override
-  public String toString() {
+  @java.lang.Override
+  public java.lang.String toString() {
     return "Line{" + dev.micro.sdk.Dyn.toText(toDynamic()) + "}";
   }
 
   /** A builder of {@link Line}. */
   public static final class Builder {
-    private String sku_ = "";
+    private java.lang.String sku_ = "";
     private int quantity_ = 0;
     private dev.micro.sdk.acme.common.v1.Money unit_price_;
     private com.google.protobuf.UnknownFieldSet unknownFields = com.google.protobuf.UnknownFieldSet.getDefaultInstance();
@@ -1158,7 +1183,7 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
     private Builder() {}
 
     /** Sets {@code sku}. */
-    public Builder setSku(String value) {
+    public Builder setSku(java.lang.String value) {
       this.sku_ = java.util.Objects.requireNonNull(value, "sku");
       return this;
     }
@@ -1193,8 +1218,20 @@ public static final class Line implements dev.micro.sdk.MicroMessage {
       return this;
     }
 
-    /** The message. */
+    /**
+     * The message; throws {@code com.google.protobuf.UninitializedMessageException}, as protoc's
+     * builders do, when a required field (proto2) is missing.
+     */
     public Line build() {
+      Line message = new Line(this);
+      if (!message.isInitialized()) {
+        throw new com.google.protobuf.UninitializedMessageException(message.toDynamic());
+      }
+      return message;
+    }
+
+    /** The message, also when a required field (proto2) is missing. */
+    public Line buildPartial() {
       return new Line(this);
     }
   }

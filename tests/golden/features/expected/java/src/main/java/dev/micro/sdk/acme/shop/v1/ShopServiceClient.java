@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ShopServiceClient {
   /** The full name of the service. */
-  public static final String SERVICE_NAME = "acme.shop.v1.ShopService";
+  public static final java.lang.String SERVICE_NAME = "acme.shop.v1.ShopService";
 
   /** The gRPC method {@code acme.shop.v1.ShopService/GetOrder}. */
   public static final MethodDescriptor<dev.micro.sdk.acme.shop.v1.GetOrderRequest, dev.micro.sdk.acme.shop.v1.Order> METHOD_GET_ORDER =
@@ -122,12 +122,12 @@ public final class ShopServiceClient {
   }
 
   /** {@code ImportOrders}, blocking: sends every request, then returns the response. */
-  public dev.micro.sdk.acme.shop.v1.ImportSummary importOrders(Iterable<? extends dev.micro.sdk.acme.shop.v1.Order> requests) {
+  public dev.micro.sdk.acme.shop.v1.ImportSummary importOrders(java.lang.Iterable<? extends dev.micro.sdk.acme.shop.v1.Order> requests) {
     return transport.clientStreamingBlocking(METHOD_IMPORT_ORDERS, requests, RequestOptions.DEFAULT);
   }
 
   /** {@code ImportOrders}, blocking, with per-call options. */
-  public dev.micro.sdk.acme.shop.v1.ImportSummary importOrders(Iterable<? extends dev.micro.sdk.acme.shop.v1.Order> requests, RequestOptions options) {
+  public dev.micro.sdk.acme.shop.v1.ImportSummary importOrders(java.lang.Iterable<? extends dev.micro.sdk.acme.shop.v1.Order> requests, RequestOptions options) {
     return transport.clientStreamingBlocking(METHOD_IMPORT_ORDERS, requests, options);
   }
 
@@ -136,13 +136,13 @@ public final class ShopServiceClient {
    *
    * @deprecated this element is deprecated in the proto definition.
    */
-  @Deprecated
+  @java.lang.Deprecated
   public StreamObserver<dev.micro.sdk.acme.shop.v1.Order> chat(StreamObserver<dev.micro.sdk.acme.shop.v1.Order> responses) {
     return chat(responses, RequestOptions.DEFAULT);
   }
 
   /** {@code Chat} with per-call options: send requests to the returned observer. */
-  @Deprecated
+  @java.lang.Deprecated
   public StreamObserver<dev.micro.sdk.acme.shop.v1.Order> chat(StreamObserver<dev.micro.sdk.acme.shop.v1.Order> responses, RequestOptions options) {
     return transport.bidiStreaming(METHOD_CHAT, responses, options);
   }
