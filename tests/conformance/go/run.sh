@@ -170,6 +170,7 @@ echo "==> keyword-torture (names/go) and coverage SDKs at runtime, against micro
 [[ -d "$WORK/sets/names-go/sdk" && -d "$WORK/sets/coverage/sdk" ]] ||
   { echo "error: tests/protos/names/go or tests/protos/coverage is missing" >&2; exit 1; }
 ECHO_LOG="$WORK/echo-serve.log"
+: >"$ECHO_LOG"  # exists before the server starts, so polling it never fails
 "$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$ECHO_LOG" 2>&1 &
 ECHO_PID=$!
 trap 'kill "$ECHO_PID" 2>/dev/null || true' EXIT

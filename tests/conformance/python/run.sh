@@ -108,6 +108,7 @@ echo "== proto sets: names/*, coverage (mypy --strict, import; torture and cover
 NAMES="$WORK/names"
 rm -rf "$NAMES"
 mkdir -p "$NAMES"
+: >"$NAMES/serve.log"  # exists before the server starts, so polling it never fails
 "$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$NAMES/serve.log" 2>&1 &
 SERVE_PID=$!
 trap 'kill "$SERVE_PID" 2>/dev/null || true' EXIT

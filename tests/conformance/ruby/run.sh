@@ -94,6 +94,7 @@ echo "== keyword-torture fixture (keywords/keywords.proto, generated into $WORK/
 
 echo "== names and coverage sets (tests/protos/names/ruby, tests/protos/coverage: generate, ruby -wc,"
 echo "   round trip through the four rpc kinds against micro-gen serve --echo-unknown)"
+: >"$WORK/echo.log"  # exists before the server starts, so polling it never fails
 "$MICRO_GEN_BIN" serve --address 127.0.0.1:0 --echo-unknown >"$WORK/echo.log" 2>&1 &
 ECHO_PID=$!
 trap 'kill "$ECHO_PID" 2>/dev/null || true' EXIT

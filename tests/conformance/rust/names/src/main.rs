@@ -135,8 +135,8 @@ async fn names(address: &str) -> Res<()> {
 
     // crate.super.type.Collide (proto2): numbered fields, oneofs and enum values; defaults.
     let sent = ty::Holder {
-        set_color2: Some(ty::Color::Red2 as i32),
-        kind: vec![ty::Color::Red3 as i32, ty::Color::Self3 as i32],
+        set_color2: Some(ty::Color::Type as i32),
+        kind: vec![ty::Color::Red as i32, ty::Color::Self_ as i32],
         self_: Some("Self".into()),
         self2: Some("self".into()),
         type2: Some("Type".into()),
@@ -150,14 +150,14 @@ async fn names(address: &str) -> Res<()> {
     let got = client.unary(sent.clone()).await?.into_inner();
     check("Collide.Unary", got.clone(), &sent)?;
     // Unset proto2 fields read their defaults and stay unset.
-    check("Holder.color() default", (got.color, got.color()), &(None, ty::Color::Red2))?;
+    check("Holder.color() default", (got.color, got.color()), &(None, ty::Color::Blue))?;
     check("Holder.type() default", (got.r#type.is_none(), got.r#type()), &(true, "type"))?;
     check("Holder.choice_b() default", got.choice_b(), &-7)?;
     check("Holder.ratio() default", got.ratio(), &0.5)?;
     check("Holder.data() default", got.data(), &&[1u8, 2][..])?;
     check("Holder.keyword() default", got.keyword(), &ty::Keyword::Self_)?;
-    check("Color::Red2 proto name", ty::Color::Red2.as_str_name(), &"RED")?;
-    check("Color::from_str_name", ty::Color::from_str_name("Color_Self"), &Some(ty::Color::Self3))?;
+    check("Color::Self_ proto name", ty::Color::Self_.as_str_name(), &"COLOR_SELF")?;
+    check("Color::from_str_name", ty::Color::from_str_name("COLOR_TYPE"), &Some(ty::Color::Type))?;
     check("Collide.ServerStream", only(client.server_stream(sent.clone()).await?).await?, &sent)?;
     check(
         "Collide.ClientStream",
