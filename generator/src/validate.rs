@@ -551,7 +551,10 @@ pub(crate) fn extension_warnings(loaded: &Loaded) -> Vec<SourceDiagnostic> {
                     field.extendee().trim_start_matches('.')
                 ),
                 "extension ignored",
-                Some("the generated SDKs neither read nor write extension fields; they stay unknown fields"),
+                Some(
+                    "the generated SDKs have no typed accessors for extension fields (the Go SDK declares them as \
+                     protoc-gen-go does); their values stay unknown fields",
+                ),
             ));
         };
         for (i, f) in file.extension.iter().enumerate() {
