@@ -75,9 +75,9 @@ const NOT_FORWARDED: [&str; 9] = [
     "x-micro-test-echo",
 ];
 
-/// A codec that passes message bytes through untouched.
+/// A codec that passes message bytes through untouched (also the echo fallback's, `echo.rs`).
 #[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+pub(crate) struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Bytes;

@@ -20,14 +20,15 @@
 
 use std::convert::Infallible;
 
-use bytes::{Buf, BufMut, Bytes};
 use http::{Request, Response};
+use prost::bytes::Bytes;
 use tokio_stream::StreamExt;
 use tonic::Status;
 use tonic::body::Body;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
+use tonic::codec::Streaming;
 use tonic::server::{Grpc, StreamingService};
 
+use crate::client::RawCodec;
 use crate::shared::BoxFuture;
 
 /// Handles one call to an unknown service as the module documentation describes.
@@ -64,43 +65,5 @@ impl StreamingService<Bytes> for EchoLast {
             let last = last.ok_or_else(|| Status::invalid_argument("echo: the call sent no request message"))?;
             Ok(tonic::Response::new(tokio_stream::once(Ok(last))))
         })
-    }
-}
-
-/// A codec over raw message bytes: what arrives is what is sent back.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }
