@@ -178,14 +178,30 @@ fn write_synth(dir: &Path, messages: usize) -> Vec<String> {
         .collect()
 }
 
-/// Milliseconds of each stage of `sdk --lang all`, in-process, once.
+/// This process's resident set size in MiB (`VmRSS` of `/proc/self/status`; 0 where there is none).
+/// The allocator keeps freed memory for reuse, so a stage's growth is the new memory it touched.
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        })
+        .map_or(0.0, |kib: f64| kib / 1024.0)
+}
+
+/// Milliseconds of each stage of `sdk --lang all`, in-process, once, with the resident set size
+/// (MiB) after each step.
 fn stages(source: &ProtoSource, out: &Path) -> Result<Value, String> {
     let t = Instant::now();
     let loaded = load(source).map_err(|e| format!("{e:?}"))?;
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let load_rss = rss_mib();
     let t = Instant::now();
     let model = Model::build(&loaded).map_err(|e| format!("{e:?}"))?;
     let model_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let model_rss = rss_mib();
     let mut langs = serde_json::Map::new();
     for language in Language::ALL {
         let options = SdkOptions::default();
@@ -193,9 +209,11 @@ fn stages(source: &ProtoSource, out: &Path) -> Result<Value, String> {
         let t = Instant::now();
         let plan = language.plan(&model, &options).map_err(|e| format!("{e:?}"))?;
         let plan_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let plan_rss = rss_mib();
         let t = Instant::now();
         let files = micro_gen::render::render_owned(&templates, plan).map_err(|e| format!("{e:?}"))?;
         let render_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let render_rss = rss_mib();
         let t = Instant::now();
         micro_gen::output::write(&out.join(language.name()), &files).map_err(|e| format!("{e:?}"))?;
         let write_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -203,10 +221,11 @@ fn stages(source: &ProtoSource, out: &Path) -> Result<Value, String> {
         langs.insert(
             language.name().to_owned(),
             json!({ "plan_ms": plan_ms, "render_ms": render_ms, "write_ms": write_ms, "files": files.len(),
-                    "bytes": bytes }),
+                    "bytes": bytes, "plan_rss_mib": plan_rss, "render_rss_mib": render_rss }),
         );
     }
-    Ok(json!({ "load_ms": load_ms, "model_ms": model_ms, "languages": langs }))
+    Ok(json!({ "load_ms": load_ms, "model_ms": model_ms, "load_rss_mib": load_rss, "model_rss_mib": model_rss,
+               "languages": langs }))
 }
 
 /// The synthetic part: one row per size.
@@ -492,19 +511,32 @@ fn print_table(rows: &[Value]) {
         );
     }
     println!("  (ms: into an empty directory; regen ms: again over the up-to-date output, nothing written)");
-    println!("in-process, one language at a time (ms): load, model, then plan+render+write per language");
+    println!(
+        "in-process, one language at a time (ms): load, model, then plan+render+write per language \
+         [resident MiB after the step]"
+    );
     for r in rows {
         let s = &r["stages"];
+        let g = |k: &str| s[k].as_f64().unwrap_or(0.0);
         let mut line = format!(
-            "  {:>6} msgs: load {:.0}, model {:.0}",
+            "  {:>6} msgs: load {:.0} [{:.0}], model {:.0} [{:.0}]",
             r["messages"],
-            s["load_ms"].as_f64().unwrap_or(0.0),
-            s["model_ms"].as_f64().unwrap_or(0.0)
+            g("load_ms"),
+            g("load_rss_mib"),
+            g("model_ms"),
+            g("model_rss_mib")
         );
         if let Some(langs) = s["languages"].as_object() {
             for (name, l) in langs {
                 let f = |k: &str| l[k].as_f64().unwrap_or(0.0);
-                line.push_str(&format!("; {name} {:.0}+{:.0}+{:.0}", f("plan_ms"), f("render_ms"), f("write_ms")));
+                line.push_str(&format!(
+                    "; {name} {:.0} [{:.0}] + {:.0} [{:.0}] + {:.0}",
+                    f("plan_ms"),
+                    f("plan_rss_mib"),
+                    f("render_ms"),
+                    f("render_rss_mib"),
+                    f("write_ms")
+                ));
             }
         }
         println!("{line}");

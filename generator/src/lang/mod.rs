@@ -224,6 +224,39 @@ pub(crate) fn escape_block_comment(s: &str) -> String {
     s.replace("*/", "*\\/")
 }
 
+/// Applies `f` to every item on all cores (at most 8 threads), biggest first by `weight`, and
+/// returns the results in the items' order. Used for work that is independent per item and big
+/// in total (formatting the modules of a large crate).
+///
+/// # Errors
+///
+/// The first error of `f` in item order; items after an error may or may not have been processed.
+pub(crate) fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let count = items.len();
+    let mut queue: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    queue.sort_by_key(|(_, item)| std::cmp::Reverse(weight(item)));
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
+    let work = || {
+        let mut done = Vec::new();
+        while let Some((i, item)) = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front() {
+            done.push((i, f(item)));
+        }
+        done
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8).min(count.max(1));
+    let parts: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+        jobs.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    let mut results: Vec<(usize, Result<R>)> = parts.into_iter().flatten().collect();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

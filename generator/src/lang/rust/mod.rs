@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, ErrorKind, Result};
-use crate::lang::{example_service, generator_name, service_accessors};
+use crate::lang::{example_service, generator_name, parallel_map, service_accessors};
 use crate::model::{Comments, Model};
 use crate::output::GeneratedFile;
 use crate::render::Plan;
@@ -54,9 +54,9 @@ const DESCRIPTOR_FILE: &str = "descriptor_set.bin.rs";
 type Modules = BTreeMap<Vec<String>, String>;
 
 /// Names every service prost hands to the service generator (see [`Capture::name`]), records
-/// it, then delegates to tonic's.
+/// it, and leaves a placeholder item ([`service_placeholder`]) where tonic's code for it goes:
+/// [`run_prost`] has tonic generate every service afterwards, on all cores.
 struct Capture {
-    tonic: Box<dyn ServiceGenerator>,
     seen: Rc<RefCell<Vec<prost_build::Service>>>,
     /// Per package module, the module names taken in it (see [`rename::Renamed::modules`]), to
     /// which each service adds its client and server modules.
@@ -134,27 +134,26 @@ impl Capture {
 impl ServiceGenerator for Capture {
     fn generate(&mut self, mut service: prost_build::Service, buf: &mut String) {
         self.name(&mut service);
-        self.seen.borrow_mut().push(service.clone());
-        self.tonic.generate(service, buf);
+        let mut seen = self.seen.borrow_mut();
+        buf.push_str(&service_placeholder(seen.len()));
+        buf.push('\n');
+        seen.push(service);
     }
-
-    fn finalize(&mut self, buf: &mut String) {
-        self.tonic.finalize(buf);
-    }
-
-    fn finalize_package(&mut self, package: &str, buf: &mut String) {
-        self.tonic.finalize_package(package, buf);
-    }
+    // tonic-prost-build's generator has no `finalize` or `finalize_package` of its own.
 }
 
-/// Runs prost-build and tonic-prost-build on the model's descriptor set, with colliding names
-/// made distinct (see [`rename`]); returns each module's code (without prost's own header), the
-/// services prost described, and what was renamed.
-fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<rename::Rename>)> {
-    let renamed = rename::resolve(&model.descriptor_set.file);
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let renames = Rc::new(RefCell::new(renamed.renames.clone()));
-    let tonic = tonic_prost_build::configure()
+/// The item standing for service `index` (in generation order) in a module's code until tonic's
+/// code for it replaces it: an item macro call, which prettyplease prints as this one line at
+/// the start of a line, and which prost-build's output cannot contain otherwise (proto text only
+/// reaches it inside doc attributes and string literals).
+fn service_placeholder(index: usize) -> String {
+    format!("__micro_gen_service!({index});")
+}
+
+/// tonic-prost-build's service generator as the crate uses it: clients and servers, each behind
+/// its crate feature.
+fn tonic_generator() -> Box<dyn ServiceGenerator> {
+    tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         // No `connect` constructors: they clash with an rpc named `Connect` (network.Network),
@@ -164,10 +163,21 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
         .client_mod_attribute(".", "#[cfg_attr(docsrs, doc(cfg(feature = \"client\")))]")
         .server_mod_attribute(".", "#[cfg(feature = \"server\")]")
         .server_mod_attribute(".", "#[cfg_attr(docsrs, doc(cfg(feature = \"server\")))]")
-        .service_generator();
+        .service_generator()
+}
+
+/// Runs prost-build and tonic-prost-build on the model's descriptor set, with colliding names
+/// made distinct (see [`rename`]); returns each module's code (without prost's own header), the
+/// services prost described, and what was renamed.
+fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<rename::Rename>)> {
+    let renamed = rename::resolve(&model.descriptor_set.file);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let renames = Rc::new(RefCell::new(renamed.renames.clone()));
     let mut config = prost_build::Config::new();
+    // prost-build would format every module in turn on this thread, tonic's code included (which
+    // tonic already formatted); below, only prost's code is formatted, on all cores.
+    config.format(false);
     config.service_generator(Box::new(Capture {
-        tonic,
         seen: seen.clone(),
         modules: renamed.modules.clone(),
         traits: HashMap::new(),
@@ -176,16 +186,64 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
     let requests: Vec<(Module, prost_types::FileDescriptorProto)> =
         renamed.files.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.clone())).collect();
     let generated = config.generate(requests).map_err(|e| Error::invalid(format!("prost-build failed: {e}")))?;
-    let modules = generated
+    let generated = generated
         .into_iter()
         .map(|(module, code)| {
-            let code = code.strip_prefix("// This file is @generated by prost-build.\n").unwrap_or(&code);
-            (module.parts().map(str::to_owned).collect(), renamed.restore(code))
+            let code = match code.strip_prefix("// This file is @generated by prost-build.\n") {
+                Some(rest) => rest.to_owned(),
+                None => code,
+            };
+            (module.parts().map(str::to_owned).collect::<Vec<String>>(), code)
         })
         .collect();
     let services = seen.borrow().clone();
     let renames = renames.borrow().clone();
-    Ok((modules, services, renames))
+    // tonic's code for each service (tonic formats it with prettyplease itself), then each
+    // module's prost code formatted as prost-build's `format` option would, with the services'
+    // code put in place of their placeholders. Both on all cores.
+    let service_code = parallel_map(
+        services.clone(),
+        |s| s.methods.len(),
+        |service| {
+            let mut code = String::new();
+            tonic_generator().generate(service, &mut code);
+            Ok(code)
+        },
+    )?;
+    let modules = parallel_map(
+        generated,
+        |(_, code)| code.len(),
+        |(parts, code)| {
+            let file = syn::parse_file(&code).map_err(|e| {
+                Error::invalid(format!(
+                    "prost-build generated code for module '{}' that does not parse: {e}",
+                    parts.join("::")
+                ))
+            })?;
+            drop(code);
+            let formatted = prettyplease::unparse(&file);
+            drop(file);
+            Ok((parts, renamed.restore(&splice_services(&formatted, &service_code))))
+        },
+    )?;
+    Ok((modules.into_iter().collect(), services, renames))
+}
+
+/// `code` with every [`service_placeholder`] line replaced by that service's code.
+fn splice_services(code: &str, service_code: &[String]) -> String {
+    let mut out = String::with_capacity(code.len());
+    for line in code.split_inclusive('\n') {
+        let index = line
+            .trim_end_matches('\n')
+            .strip_prefix("__micro_gen_service!(")
+            .and_then(|rest| rest.strip_suffix(");"))
+            .and_then(|n| n.parse::<usize>().ok());
+        match index.and_then(|i| service_code.get(i)) {
+            Some(text) => out.push_str(text),
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// A type as the wrapper names it: prost's path, relative to the package's module, made
