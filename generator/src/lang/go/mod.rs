@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::lang::{example_service, generator_name, service_accessors};
+use crate::lang::{example_service, generator_name, parallel_map, service_accessors};
 use crate::model::{Model, StreamingKind};
 use crate::output::GeneratedFile;
 use crate::render::Plan;
@@ -85,20 +85,24 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     break_import_cycles(set, &mut packages);
     let universe = pb::Universe::new(set, packages.clone());
     let generator = generator_name();
-    let mut files = Vec::new();
-    for f in set {
-        if f.name().starts_with("google/protobuf/") {
-            continue;
-        }
-        // `gen/<dir>/<stem>.pb.go`, in the directory of the file's Go package.
-        let dir = packages[f.name()].import_path.strip_prefix(&format!("{module}/")).unwrap_or("gen").to_owned();
-        let base = f.name().rsplit('/').next().unwrap_or_default();
-        let stem = base.strip_suffix(".proto").unwrap_or(base);
-        files.push(GeneratedFile::new(format!("{dir}/{stem}.pb.go"), pb::pb_go(&universe, f, &generator))?);
-        if let Some(text) = pb::grpc_go(&universe, f, &generator) {
-            files.push(GeneratedFile::new(format!("{dir}/{stem}_grpc.pb.go"), text)?);
-        }
-    }
+    // Each proto file's Go files depend only on the (read-only) universe: made on all cores.
+    let sources: Vec<_> = set.iter().filter(|f| !f.name().starts_with("google/protobuf/")).collect();
+    let per_file = parallel_map(
+        sources,
+        |f| f.message_type.len() + f.service.len(),
+        |f| {
+            // `gen/<dir>/<stem>.pb.go`, in the directory of the file's Go package.
+            let dir = packages[f.name()].import_path.strip_prefix(&format!("{module}/")).unwrap_or("gen").to_owned();
+            let base = f.name().rsplit('/').next().unwrap_or_default();
+            let stem = base.strip_suffix(".proto").unwrap_or(base);
+            let mut out = vec![GeneratedFile::new(format!("{dir}/{stem}.pb.go"), pb::pb_go(&universe, f, &generator))?];
+            if let Some(text) = pb::grpc_go(&universe, f, &generator) {
+                out.push(GeneratedFile::new(format!("{dir}/{stem}_grpc.pb.go"), text)?);
+            }
+            Ok(out)
+        },
+    )?;
+    let files: Vec<GeneratedFile> = per_file.into_iter().flatten().collect();
 
     // The high-level client: one wrapper per service of the target files.
     let accessors = service_accessors(model);
