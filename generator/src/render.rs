@@ -7,7 +7,10 @@
 //!   language's package directory (e.g. the Python import name).
 //! - `proto/*.hbs` render once per generated proto file (or per package), as the language's
 //!   [`Plan`] says, with that file's view model.
-//! - `partials/*.hbs` are partials, named by their file stem.
+//! - `partials/*.hbs` are partials, named by their file stem. A plan may also render one as a
+//!   file's root template, by its full name (`partials/message.hbs`): handlebars copies the
+//!   context of every partial it includes, and then every `{{#each}}` element inside it, so a
+//!   big per-proto view model is cheaper rendered as the root than included.
 //!
 //! A plan may also carry files made without templates ([`Plan::files`]), returned as they are,
 //! and a check every rendered file goes through ([`Plan::formatter`]).
@@ -129,6 +132,7 @@ pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<Generated
     for (name, source) in &templates.sources {
         let registered = if let Some(partial) = name.strip_prefix("partials/") {
             hb.register_partial(partial.trim_end_matches(".hbs"), source)
+                .and_then(|()| hb.register_template_string(name, source))
         } else {
             hb.register_template_string(name, source)
         };

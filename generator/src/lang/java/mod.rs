@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::lang::{escape_block_comment, example_service, generator_name, service_accessors};
+use crate::lang::{escape_block_comment, example_service, generator_name, parallel_map, service_accessors};
 use crate::model::{Comments, Enum, Field, FieldType, File, Label, Message, Model, Scalar, StreamingKind, Syntax};
 use crate::render::Plan;
 
@@ -663,14 +663,27 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         codec::Wire { group: names.groups.contains(&key), packed: names.packed.get(&key).copied().unwrap_or(proto3) };
     let class = |n: &str| names.class_of(n);
     let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
-    v["size_code"] = json!(codec.size.lines().collect::<Vec<_>>());
-    v["write_code"] = json!(codec.write.lines().collect::<Vec<_>>());
-    v["read_code"] = json!(codec.read.lines().collect::<Vec<_>>());
+    let lines = |code: &str| Value::Array(code.lines().map(|l| Value::String(l.to_owned())).collect());
+    v["size_code"] = lines(&codec.size);
+    v["write_code"] = lines(&codec.write);
+    v["read_code"] = lines(&codec.read);
     v
+}
+
+/// A top-level message's or enum's view as its file's root: the partial renders the file header
+/// (`generator`, `proto_name`, `package` from `header`) when `file_header` is set. The partial is
+/// rendered as the root template, not included, so handlebars does not copy the view.
+fn file_root(mut view: Value, header: &Value) -> Value {
+    view["file_header"] = json!(true);
+    for key in ["generator", "proto_name", "package"] {
+        view[key] = header[key].clone();
+    }
+    view
 }
 
 fn enum_view(names: &Names<'_>, e: &Enum, modifier: &str, descriptor: String) -> Value {
     json!({
+        "file_header": false,
         "name": names.simple(&e.full_name),
         "modifier": modifier,
         "doc": doc(&e.comments, e.deprecated),
@@ -701,18 +714,34 @@ fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, de
             while members.iter().any(|f| f.name.to_uppercase() == none) {
                 none.push('_');
             }
-            json!({
-                "stem": oneof_stems[i],
-                "none_const": none,
-                "members": members.iter().map(|f| json!({
-                    "const": f.name.to_uppercase(),
-                    "number": f.number,
-                    "var": storage_var(f),
-                })).collect::<Vec<_>>(),
-            })
+            let mut view = json!({ "stem": oneof_stems[i], "none_const": none });
+            view["members"] = Value::Array(
+                members
+                    .iter()
+                    .map(|f| json!({ "const": f.name.to_uppercase(), "number": f.number, "var": storage_var(f) }))
+                    .collect(),
+            );
+            view
         })
         .collect();
-    json!({
+    let messages = m
+        .messages
+        .iter()
+        .map(|n| {
+            let descriptor = format!("{class}.getDescriptor().findNestedTypeByName(\"{}\")", n.name);
+            message_view(names, n, proto3, "public static final class", descriptor)
+        })
+        .collect();
+    let enums = m
+        .enums
+        .iter()
+        .map(|e| {
+            enum_view(names, e, "public enum", format!("{class}.getDescriptor().findEnumTypeByName(\"{}\")", e.name))
+        })
+        .collect();
+    // `json!` serializes each value it is given (a deep copy): the big parts are moved in after.
+    let mut view = json!({
+        "file_header": false,
         "name": names.simple(&m.full_name),
         "class": class,
         "modifier": modifier,
@@ -720,11 +749,80 @@ fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, de
         "deprecated": m.deprecated,
         "descriptor": descriptor,
         "full_name": m.full_name,
-        "fields": fields,
-        "oneofs": oneofs,
-        "messages": m.messages.iter().map(|n| message_view(names, n, proto3, "public static final class", format!("{class}.getDescriptor().findNestedTypeByName(\"{}\")", n.name))).collect::<Vec<_>>(),
-        "enums": m.enums.iter().map(|e| enum_view(names, e, "public enum", format!("{class}.getDescriptor().findEnumTypeByName(\"{}\")", e.name))).collect::<Vec<_>>(),
-    })
+    });
+    view["fields"] = Value::Array(fields);
+    view["oneofs"] = Value::Array(oneofs);
+    view["messages"] = Value::Array(messages);
+    view["enums"] = Value::Array(enums);
+    view
+}
+
+/// The renders of one proto file (outer class, then its messages, enums and clients), its
+/// services' entries for the root view, and its `getDescriptor()` expression.
+fn file_views(
+    names: &Names<'_>,
+    accessors: &HashMap<String, String>,
+    file: &crate::model::File,
+) -> Result<(Vec<(String, String, Value)>, Vec<Value>, String)> {
+    let mut renders = Vec::new();
+    let mut services = Vec::new();
+    let package = names.package(file);
+    let dir = format!("src/main/java/{}", package.replace('.', "/"));
+    let outer = names.outer_class(&file.name);
+    let descriptor_file = format!("{package}.{outer}.getDescriptor()");
+    let deps = file.dependencies.iter().map(|d| file_descriptor_expr(names, d)).collect::<Result<Vec<_>>>()?;
+    let header = json!({ "generator": generator_name(), "proto_name": file.name, "package": package });
+    let mut outer_view = header.clone();
+    outer_view["class"] = json!(outer);
+    outer_view["doc"] = json!(doc(&file.comments, false));
+    outer_view["descriptor_literals"] = json!(bytes_literals(&file.descriptor));
+    outer_view["dependencies"] = json!(deps);
+    let outer_index = renders.len();
+    renders.push(("proto/outer.java.hbs".to_owned(), format!("{dir}/{outer}.java"), outer_view));
+    // With `java_multiple_files = false` the outer class holds the file's types.
+    let nested = names.nested.contains(&file.name);
+    let message_modifier = if nested { "public static final class" } else { "public final class" };
+    let (mut nested_messages, mut nested_enums) = (Vec::new(), Vec::new());
+    for m in &file.messages {
+        let view = message_view(
+            names,
+            m,
+            file.syntax == Syntax::Proto3,
+            message_modifier,
+            format!("{package}.{outer}.getDescriptor().findMessageTypeByName(\"{}\")", m.name),
+        );
+        if nested {
+            nested_messages.push(view);
+            continue;
+        }
+        let simple = names.simple(&m.full_name);
+        renders.push(("partials/message.hbs".to_owned(), format!("{dir}/{simple}.java"), file_root(view, &header)));
+    }
+    for e in &file.enums {
+        let view = enum_view(
+            names,
+            e,
+            "public enum",
+            format!("{package}.{outer}.getDescriptor().findEnumTypeByName(\"{}\")", e.name),
+        );
+        if nested {
+            nested_enums.push(view);
+            continue;
+        }
+        let simple = names.simple(&e.full_name);
+        renders.push(("partials/enum.hbs".to_owned(), format!("{dir}/{simple}.java"), file_root(view, &header)));
+    }
+    renders[outer_index].2["messages"] = Value::Array(nested_messages);
+    renders[outer_index].2["enums"] = Value::Array(nested_enums);
+    for s in &file.services {
+        let view = client_view(names, s, &accessors[&s.full_name], &header);
+        let class = view["client_class"].as_str().unwrap_or_default().to_owned();
+        let mut entry = view.clone();
+        entry["qualified_class"] = json!(format!("{package}.{class}"));
+        services.push(entry);
+        renders.push(("proto/client.java.hbs".to_owned(), format!("{dir}/{class}.java"), view));
+    }
+    Ok((renders, services, descriptor_file))
 }
 
 /// Builds the Java plan.
@@ -741,70 +839,19 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         .ok_or_else(|| Error::invalid(format!("java: package name '{package_name}' is not groupId:artifactId")))?;
     let names = Names::new(model);
     let accessors = service_accessors(model);
+    // Each proto file's views depend only on the (read-only) names: made on all cores.
+    let per_file = parallel_map(
+        model.targets().collect(),
+        |file: &&crate::model::File| file.messages.len() + file.services.len(),
+        |file| file_views(&names, &accessors, file),
+    )?;
     let mut renders = Vec::new();
     let mut services = Vec::new();
     let mut descriptor_files = Vec::new();
-    for file in model.targets() {
-        let package = names.package(file);
-        let dir = format!("src/main/java/{}", package.replace('.', "/"));
-        let outer = names.outer_class(&file.name);
-        descriptor_files.push(format!("{package}.{outer}.getDescriptor()"));
-        let deps = file.dependencies.iter().map(|d| file_descriptor_expr(&names, d)).collect::<Result<Vec<_>>>()?;
-        let header = json!({ "generator": generator_name(), "proto_name": file.name, "package": package });
-        let mut outer_view = header.clone();
-        outer_view["class"] = json!(outer);
-        outer_view["doc"] = json!(doc(&file.comments, false));
-        outer_view["descriptor_literals"] = json!(bytes_literals(&file.descriptor));
-        outer_view["dependencies"] = json!(deps);
-        let outer_index = renders.len();
-        renders.push(("proto/outer.java.hbs".to_owned(), format!("{dir}/{outer}.java"), outer_view));
-        // With `java_multiple_files = false` the outer class holds the file's types.
-        let nested = names.nested.contains(&file.name);
-        let message_modifier = if nested { "public static final class" } else { "public final class" };
-        let (mut nested_messages, mut nested_enums) = (Vec::new(), Vec::new());
-        for m in &file.messages {
-            let view = message_view(
-                &names,
-                m,
-                file.syntax == Syntax::Proto3,
-                message_modifier,
-                format!("{package}.{outer}.getDescriptor().findMessageTypeByName(\"{}\")", m.name),
-            );
-            if nested {
-                nested_messages.push(view);
-                continue;
-            }
-            let mut file_view = header.clone();
-            file_view["message"] = view;
-            let simple = names.simple(&m.full_name);
-            renders.push(("proto/message.java.hbs".to_owned(), format!("{dir}/{simple}.java"), file_view));
-        }
-        for e in &file.enums {
-            let view = enum_view(
-                &names,
-                e,
-                "public enum",
-                format!("{package}.{outer}.getDescriptor().findEnumTypeByName(\"{}\")", e.name),
-            );
-            if nested {
-                nested_enums.push(view);
-                continue;
-            }
-            let mut file_view = header.clone();
-            file_view["enum"] = view;
-            let simple = names.simple(&e.full_name);
-            renders.push(("proto/enum.java.hbs".to_owned(), format!("{dir}/{simple}.java"), file_view));
-        }
-        renders[outer_index].2["messages"] = json!(nested_messages);
-        renders[outer_index].2["enums"] = json!(nested_enums);
-        for s in &file.services {
-            let view = client_view(&names, s, &accessors[&s.full_name], &header);
-            let class = view["client_class"].as_str().unwrap_or_default().to_owned();
-            let mut entry = view.clone();
-            entry["qualified_class"] = json!(format!("{package}.{class}"));
-            services.push(entry);
-            renders.push(("proto/client.java.hbs".to_owned(), format!("{dir}/{class}.java"), view));
-        }
+    for (file_renders, file_services, descriptor_file) in per_file {
+        renders.extend(file_renders);
+        services.extend(file_services);
+        descriptor_files.push(descriptor_file);
     }
     services.sort_by(|a, b| a["accessor"].as_str().cmp(&b["accessor"].as_str()));
     // The usage example calls a method, so it shows a service that has one.
