@@ -9,7 +9,7 @@ use micro_gen::lang::Language;
 use micro_gen::load::{ProtoSource, load};
 use micro_gen::model::Model;
 use micro_gen::render::TemplateSet;
-use micro_gen::{generate, output};
+use micro_gen::{generate_all, output};
 
 /// Generate client SDKs for Micro's gRPC services, or any protos.
 #[derive(Debug, Parser)]
@@ -324,13 +324,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             }
             // Languages are independent: render them on all cores, then report in language order.
             let model = &model;
-            let rendered: Vec<_> = std::thread::scope(|scope| {
-                let jobs: Vec<_> = outputs
-                    .iter()
-                    .map(|(language, _, options, set)| scope.spawn(move || generate(model, *language, options, set)))
-                    .collect();
-                jobs.into_iter().map(|job| job.join().expect("generation does not panic")).collect()
-            });
+            let jobs: Vec<_> = outputs.iter().map(|(language, _, options, set)| (*language, options, set)).collect();
+            let rendered = generate_all(model, &jobs);
             let mut generated = Vec::new();
             for ((language, dir, _, _), files) in outputs.into_iter().zip(rendered) {
                 generated.push((language, dir, files?));

@@ -57,6 +57,20 @@ impl Language {
         }
     }
 
+    /// The CPU time this language's generation takes relative to the others (a unitless weight,
+    /// from the 10,000-message synthetic set of `bench/`): [`crate::generate_all`] starts the
+    /// costliest first so the cheap ones fill the cores at the end.
+    pub fn relative_cost(self) -> u32 {
+        match self {
+            Language::Rust => 32,
+            Language::Java => 30,
+            Language::Python => 8,
+            Language::Ts => 7,
+            Language::Go => 7,
+            Language::Ruby => 1,
+        }
+    }
+
     /// Builds the plan (view models) for this language.
     ///
     /// # Errors
