@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{ascii_literal, example_service, generator_name, service_accessors, with_deprecation};
+use crate::lang::{ascii_literal, example_service, generator_name, parallel_map, service_accessors, with_deprecation};
 use crate::model::{Comments, Enum, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -146,15 +146,30 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         classes: BTreeSet::new(),
         accessors: RESERVED_CLIENT_MEMBERS.iter().map(|m| (*m).to_owned()).collect(),
     };
-    for file in model.targets() {
+    // Each file's message view depends only on the model and class names: made on all cores.
+    let targets: Vec<&File> = model.targets().collect();
+    let views = parallel_map(
+        targets.clone(),
+        |file| file.messages.len() + file.enums.len(),
+        |file| {
+            let segments = module_segments(&file.name, "_pb2");
+            Ok(pb2_view(model, &classes, file, &segments[..segments.len() - 1]))
+        },
+    )?;
+    for (file, view) in targets.into_iter().zip(views) {
         let segments = module_segments(&file.name, "_pb2");
         let pkg: Vec<String> = segments[..segments.len() - 1].to_vec();
         for i in 1..=pkg.len() {
             dirs.insert(pkg[..i].to_vec());
         }
         let base_path = format!("src/{IMPORT_NAME}/{}", segments.join("/"));
-        let view = pb2_view(model, &classes, file, &pkg);
-        renders.push(("proto/pb2.py.hbs".to_owned(), format!("{base_path}.py"), view.clone()));
+        // The `.py` module needs only the header and the descriptor, not the message views.
+        let module: serde_json::Map<String, Value> =
+            ["proto_name", "generator", "descriptor_literal", "dep_imports", "aliases"]
+                .into_iter()
+                .map(|key| (key.to_owned(), view[key].clone()))
+                .collect();
+        renders.push(("proto/pb2.py.hbs".to_owned(), format!("{base_path}.py"), Value::Object(module)));
         renders.push(("proto/pb2.pyi.hbs".to_owned(), format!("{base_path}.pyi"), view));
         if !file.services.is_empty() {
             let client_segments = module_segments(&file.name, "_client");
@@ -431,20 +446,22 @@ fn pb2_view(model: &Model, classes: &ClassNames, file: &File, pkg: &[String]) ->
     // A top-level message, enum or enum value named DESCRIPTOR replaces the file descriptor.
     let descriptor_taken = file.messages.iter().any(|m| m.name == "DESCRIPTOR")
         || file.enums.iter().any(|e| e.name == "DESCRIPTOR" || e.values.iter().any(|v| v.name == "DESCRIPTOR"));
-    json!({
+    // `json!` serializes each value it is given (a deep copy): the big parts are moved in after.
+    let mut view = json!({
         "proto_name": file.name,
         "generator": generator_name(),
         "doc": doc(&file.comments, file.deprecated),
         "descriptor_literal": bytes_literal(&python_descriptor(&file.descriptor)),
         "dep_imports": dep_imports,
         "stub_imports": types.imports.values().cloned().collect::<Vec<_>>(),
-        "messages": messages,
-        "enums": enums,
-        "enum_values": top_values,
-        "globals": globals,
         "descriptor_taken": descriptor_taken,
         "aliases": alias_statements(&classes.aliases[&file.name]),
-    })
+    });
+    view["messages"] = Value::Array(messages);
+    view["enums"] = Value::Array(enums);
+    view["enum_values"] = Value::Array(top_values);
+    view["globals"] = Value::Array(globals);
+    view
 }
 
 fn enum_view(e: &Enum, types: &mut Types<'_>) -> Value {
@@ -526,17 +543,19 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
         .filter(|(_, v)| is_stub_field(&v.name))
         .map(|(e, v)| json!({ "name": v.name, "enum": types.class(&e.full_name, true) }))
         .collect();
-    json!({
+    let mut view = json!({
         "name": path.last(),
         "doc": doc(&m.comments, m.deprecated),
         "self": this,
         "slots": m.fields.iter().filter(|f| is_stub_field(&f.name)).map(|f| format!("{:?}", f.name)).collect::<Vec<_>>().join(", "),
-        "fields": fields,
-        "messages": m.messages.iter().map(|n| message_view(n, types)).collect::<Vec<_>>(),
-        "enums": m.enums.iter().map(|e| enum_view(e, types)).collect::<Vec<_>>(),
-        "enum_values": enum_values,
         "is_empty": m.fields.is_empty() && m.messages.is_empty() && m.enums.is_empty(),
-    })
+    });
+    // Moved in after: `json!` would serialize (deep-copy) them.
+    view["fields"] = Value::Array(fields);
+    view["messages"] = Value::Array(m.messages.iter().map(|n| message_view(n, types)).collect());
+    view["enums"] = Value::Array(m.enums.iter().map(|e| enum_view(e, types)).collect());
+    view["enum_values"] = Value::Array(enum_values);
+    view
 }
 
 /// Client class names and `Micro` attribute names already given out.

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{escape_block_comment, example_service, generator_name, service_accessors};
+use crate::lang::{escape_block_comment, example_service, generator_name, parallel_map, service_accessors};
 use crate::model::{Comments, Enum, Field, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -33,13 +33,15 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let mut packages: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // `Micro` has one property per service: `Main` and `main` services both want `main`.
     let mut taken_accessors: BTreeSet<String> = RESERVED_CLIENT_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
-    for file in model.targets() {
-        let view = file_view(model, file);
-        renders.push((
-            "proto/pb.ts.hbs".to_owned(),
-            format!("src/{}.ts", module_path(&file.name)),
-            serde_json::to_value(&view)?,
-        ));
+    // Each file's message view depends only on the model: made on all cores.
+    let targets: Vec<_> = model.targets().collect();
+    let views = parallel_map(
+        targets.clone(),
+        |file| file.messages.len() + file.enums.len(),
+        |file| Ok(serde_json::to_value(file_view(model, file))?),
+    )?;
+    for (file, view) in targets.into_iter().zip(views) {
+        renders.push(("proto/pb.ts.hbs".to_owned(), format!("src/{}.ts", module_path(&file.name)), view));
         packages.entry(file.package.clone()).or_default().push(format!("./{}.js", module_path(&file.name)));
         if !file.services.is_empty() {
             let client = client_view(model, file, &accessors);
