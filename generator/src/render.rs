@@ -229,8 +229,9 @@ fn finish(text: String) -> String {
     out
 }
 
-/// `{{lines doc prefix=" * " indent="  "}}`: each string of the array on its own line, prefixed
-/// by `indent` and `prefix`, joined by newlines (the template supplies the final one).
+/// `{{lines doc prefix=" * " indent="  "}}`: each string of the array (or each line of a
+/// multi-line string) on its own line, prefixed by `indent` and `prefix`, with trailing spaces
+/// trimmed, joined by newlines (the template supplies the final one).
 /// Formatting only; the lines come escaped from the view model.
 fn lines_helper(
     h: &Helper<'_>,
@@ -242,15 +243,32 @@ fn lines_helper(
     let lines = h.param(0).map(|p| p.value()).ok_or(RenderErrorReason::ParamNotFoundForIndex("lines", 0))?;
     let prefix = h.hash_get("prefix").and_then(|v| v.value().as_str()).unwrap_or("");
     let indent = h.hash_get("indent").and_then(|v| v.value().as_str()).unwrap_or("");
-    if let Value::Array(items) = lines {
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.write("\n")?;
-            }
-            let text = item.as_str().unwrap_or_default();
-            let line = format!("{indent}{prefix}{text}");
-            out.write(line.trim_end())?;
+    let mut write_line = |i: usize, text: &str| -> HelperResult {
+        if i > 0 {
+            out.write("\n")?;
         }
+        let text = text.trim_end();
+        if text.is_empty() {
+            out.write(format!("{indent}{prefix}").trim_end())?;
+        } else {
+            out.write(indent)?;
+            out.write(prefix)?;
+            out.write(text)?;
+        }
+        Ok(())
+    };
+    match lines {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                write_line(i, item.as_str().unwrap_or_default())?;
+            }
+        }
+        Value::String(text) => {
+            for (i, line) in text.lines().enumerate() {
+                write_line(i, line)?;
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -314,6 +332,9 @@ mod tests {
             files: vec![],
             formatter: None,
         };
+        assert_eq!(render(&set, &plan).unwrap()[0].contents, "   * a\n   *\n   * b\n");
+        // A multi-line string gives the same lines as the array of them.
+        let plan = Plan { root: serde_json::json!({"doc": "a\n\nb \n"}), ..plan };
         assert_eq!(render(&set, &plan).unwrap()[0].contents, "   * a\n   *\n   * b\n");
     }
 }

@@ -559,6 +559,10 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         "oneof_const": Value::Null,
         "oneof_stem": Value::Null,
         "siblings": Value::Array(vec![]),
+        // The field's kind, as the template tests it: exactly one is set.
+        "is_single": false,
+        "is_list": false,
+        "is_map": false,
         "required": f.label == Label::Required,
         "check_message": match &f.ty {
             FieldType::Message(n) => names.required.contains(n),
@@ -582,13 +586,13 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
                 FieldType::Message(n) => names.class_of(n),
                 FieldType::Map { .. } => unreachable!("map values are never maps"),
             };
-            v["kind"] = json!("map");
+            v["is_map"] = json!(true);
             v["key_type"] = json!(kb);
             v["value_type"] = json!(vb);
             v["enum_values"] = json!(matches!(value.as_ref(), FieldType::Enum(_)));
         }
         (Label::Repeated, ty) => {
-            v["kind"] = json!("list");
+            v["is_list"] = json!(true);
             match ty {
                 FieldType::Enum(n) => {
                     v["is_enum"] = json!(true);
@@ -608,7 +612,7 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         }
         (label, ty) => {
             let presence = has_presence(*label, ty, proto3);
-            v["kind"] = json!("single");
+            v["is_single"] = json!(true);
             v["presence"] = json!(presence);
             let (java, boxed, default, is_enum, enum_type) = match ty {
                 FieldType::Scalar(s) => {
@@ -663,10 +667,10 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         codec::Wire { group: names.groups.contains(&key), packed: names.packed.get(&key).copied().unwrap_or(proto3) };
     let class = |n: &str| names.class_of(n);
     let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
-    let lines = |code: &str| Value::Array(code.lines().map(|l| Value::String(l.to_owned())).collect());
-    v["size_code"] = lines(&codec.size);
-    v["write_code"] = lines(&codec.write);
-    v["read_code"] = lines(&codec.read);
+    // Multi-line strings, each line indented by the template's `lines` helper.
+    v["size_code"] = Value::String(codec.size);
+    v["write_code"] = Value::String(codec.write);
+    v["read_code"] = Value::String(codec.read);
     v
 }
 
