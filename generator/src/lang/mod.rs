@@ -256,7 +256,11 @@ pub(crate) fn parallel_map<T: Send, R: Send>(
     let queue = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
     let work = || {
         let mut done = Vec::new();
-        while let Some((i, item)) = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front() {
+        loop {
+            // The lock is released before `f` runs (in a `while let` scrutinee the guard would
+            // live through the loop body and serialize the workers).
+            let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+            let Some((i, item)) = next else { break };
             done.push((i, f(item)));
         }
         done
