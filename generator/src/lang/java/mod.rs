@@ -547,7 +547,6 @@ fn storage_var(f: &Field) -> String {
 fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> Value {
     let model = names.model;
     let var = storage_var(f);
-    let oneof_stems = oneof_stems(m);
     let mut v = json!({
         "proto_name": f.name,
         "number": f.number,
@@ -556,8 +555,6 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         "doc": doc(&f.comments, f.deprecated),
         "deprecated": f.deprecated,
         "from_dynamic": from_dynamic(names, match &f.ty { FieldType::Map { value, .. } => value, t => t }),
-        "oneof_const": Value::Null,
-        "oneof_stem": Value::Null,
         "siblings": Value::Array(vec![]),
         // The field's kind, as the template tests it: exactly one is set.
         "is_single": false,
@@ -571,8 +568,6 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         },
     });
     if let Some(i) = f.oneof {
-        v["oneof_const"] = json!(f.name.to_uppercase());
-        v["oneof_stem"] = json!(oneof_stems[i]);
         v["siblings"] = json!(
             m.fields.iter().filter(|o| o.oneof == Some(i) && o.number != f.number).map(storage_var).collect::<Vec<_>>()
         );
@@ -589,7 +584,6 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
             v["is_map"] = json!(true);
             v["key_type"] = json!(kb);
             v["value_type"] = json!(vb);
-            v["enum_values"] = json!(matches!(value.as_ref(), FieldType::Enum(_)));
         }
         (Label::Repeated, ty) => {
             v["is_list"] = json!(true);
@@ -648,11 +642,9 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
             // Storage: the primitive without presence, the boxed type (null = unset) with it.
             v["store_type"] = json!(if presence { boxed.clone() } else { java.clone() });
             v["java_type"] = json!(java);
-            v["boxed_type"] = json!(boxed);
             v["default"] = json!(default);
             v["is_enum"] = json!(is_enum);
             v["enum_type"] = json!(enum_type);
-            v["is_message"] = json!(matches!(ty, FieldType::Message(_)));
             v["nullable_store"] = json!(presence || matches!(ty, FieldType::Scalar(Scalar::String | Scalar::Bytes)));
         }
     }
