@@ -97,7 +97,8 @@ pub struct Plan {
     pub root: Value,
     /// What `__pkg__` path segments in `files/` template paths become.
     pub package_dir: String,
-    /// Renders of `proto/` templates: (template name, output path, context).
+    /// Renders of `proto/` templates, or of `partials/` ones as a root: (template name, output
+    /// path, context).
     pub renders: Vec<(String, String, Value)>,
     /// Files the language produced without templates (Rust: the prost-build and tonic-prost-build
     /// output), added to the result as they are.

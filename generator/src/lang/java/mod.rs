@@ -753,13 +753,13 @@ fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, de
     view
 }
 
+/// One proto file's part of the Java plan: its renders (template, output path, view model), its
+/// services' entries for the root view, and its `getDescriptor()` expression.
+type FileViews = (Vec<(String, String, Value)>, Vec<Value>, String);
+
 /// The renders of one proto file (outer class, then its messages, enums and clients), its
 /// services' entries for the root view, and its `getDescriptor()` expression.
-fn file_views(
-    names: &Names<'_>,
-    accessors: &HashMap<String, String>,
-    file: &crate::model::File,
-) -> Result<(Vec<(String, String, Value)>, Vec<Value>, String)> {
+fn file_views(names: &Names<'_>, accessors: &HashMap<String, String>, file: &crate::model::File) -> Result<FileViews> {
     let mut renders = Vec::new();
     let mut services = Vec::new();
     let package = names.package(file);
