@@ -199,7 +199,7 @@ fn stages(source: &ProtoSource, out: &Path) -> Result<Value, String> {
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
     let load_rss = rss_mib();
     let t = Instant::now();
-    let model = Model::build(&loaded).map_err(|e| format!("{e:?}"))?;
+    let model = Model::from_loaded(loaded).map_err(|e| format!("{e:?}"))?;
     let model_ms = t.elapsed().as_secs_f64() * 1000.0;
     let model_rss = rss_mib();
     let mut langs = serde_json::Map::new();

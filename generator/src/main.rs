@@ -287,9 +287,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             for warning in &loaded.warnings {
                 eprintln!("{:?}", miette::Report::new(warning.clone()));
             }
-            let model = Model::build(&loaded)?;
-            // The model holds what generation needs: free the compiled descriptors for reuse.
-            drop(loaded);
+            // The model keeps the loaded descriptor set (moved, not copied).
+            let model = Model::from_loaded(loaded)?;
             // Render every language before writing anything, so an error leaves the disk untouched.
             let mut outputs = Vec::new();
             for language in languages {
