@@ -756,6 +756,8 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
     let mut resolver =
         TypeResolver { model, module: module.clone(), own_file: "", own: &own, foreign: BTreeMap::new() };
     let mut services = Vec::new();
+    // Each input type's file's names, worked out once per file (not once per method).
+    let mut names_of: BTreeMap<&str, FileNames> = BTreeMap::new();
     for (s, class_name) in file.services.iter().zip(classes) {
         let service_const = scope.import(&pb_module, &own.services[&s.full_name], false);
         let mut taken_methods = BTreeSet::new();
@@ -766,8 +768,10 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
             .map(|(m, local_name)| {
                 let input_schema = resolver.name(&mut scope, &m.input, true, true);
                 let input_info = model.type_info(&m.input);
-                let input_shape =
-                    file_names(model.file(&input_info.file).expect("type file exists")).shapes[&m.input].clone();
+                let input_names = names_of.entry(input_info.file.as_str()).or_insert_with(|| {
+                    file_names(model.file(&input_info.file).expect("type file exists"))
+                });
+                let input_shape = input_names.shapes[&m.input].clone();
                 let output = resolver.name(&mut scope, &m.output, false, true);
                 let name = allocate(&client_member(&local_name), &mut taken_methods);
                 json!({
