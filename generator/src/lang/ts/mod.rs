@@ -768,9 +768,9 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
             .map(|(m, local_name)| {
                 let input_schema = resolver.name(&mut scope, &m.input, true, true);
                 let input_info = model.type_info(&m.input);
-                let input_names = names_of.entry(input_info.file.as_str()).or_insert_with(|| {
-                    file_names(model.file(&input_info.file).expect("type file exists"))
-                });
+                let input_names = names_of
+                    .entry(input_info.file.as_str())
+                    .or_insert_with(|| file_names(model.file(&input_info.file).expect("type file exists")));
                 let input_shape = input_names.shapes[&m.input].clone();
                 let output = resolver.name(&mut scope, &m.output, false, true);
                 let name = allocate(&client_member(&local_name), &mut taken_methods);
