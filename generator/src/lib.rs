@@ -62,35 +62,17 @@ pub fn generate(
 /// Generates several languages' SDKs from one model ([`generate`] for each `(language, options,
 /// templates)` job), returning the results in the order of `jobs`.
 ///
-/// The languages run on as many worker threads as there are cores (at most one per job), the
-/// costliest first ([`lang::Language::relative_cost`]); each language also splits its own work
+/// The languages run on as many worker threads as there are cores (at most one per job and 8),
+/// the costliest first ([`lang::Language::relative_cost`]); each language also splits its own work
 /// over the cores. Running every language at once instead would hold every language's view
 /// models in memory together, and first-touching that memory costs more than it saves.
 pub fn generate_all(
     model: &model::Model,
     jobs: &[(lang::Language, &config::SdkOptions, &render::TemplateSet)],
 ) -> Vec<Result<Vec<output::GeneratedFile>>> {
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0.relative_cost()));
-    let queue = std::sync::Mutex::new(order.into_iter());
-    let next = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, jobs.len().max(1));
-    let done: Vec<Vec<(usize, Result<Vec<output::GeneratedFile>>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some(i) = next() {
-                        let (language, options, templates) = jobs[i];
-                        done.push((i, generate(model, language, options, templates)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
-    let mut results: Vec<(usize, Result<Vec<output::GeneratedFile>>)> = done.into_iter().flatten().collect();
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    lang::parallel_each(
+        jobs.iter().collect(),
+        |(language, _, _)| language.relative_cost(),
+        |&(language, options, templates)| generate(model, language, options, templates),
+    )
 }

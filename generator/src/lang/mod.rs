@@ -60,7 +60,7 @@ impl Language {
     /// The CPU time this language's generation takes relative to the others (a unitless weight,
     /// from the 10,000-message synthetic set of `bench/`): [`crate::generate_all`] starts the
     /// costliest first so the cheap ones fill the cores at the end.
-    pub fn relative_cost(self) -> u32 {
+    pub fn relative_cost(self) -> usize {
         match self {
             Language::Rust => 32,
             Language::Java => 30,
@@ -250,6 +250,17 @@ pub(crate) fn parallel_map<T: Send, R: Send>(
     weight: impl Fn(&T) -> usize,
     f: impl Fn(T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
+    parallel_each(items, weight, f).into_iter().collect()
+}
+
+/// [`parallel_map`] for work whose results are kept apart: every item is processed, and each
+/// result (errors included) comes back in the items' order. A panic in `f` is resumed on the
+/// calling thread.
+pub(crate) fn parallel_each<T: Send, R: Send>(
+    items: Vec<T>,
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
     let count = items.len();
     let mut queue: Vec<(usize, T)> = items.into_iter().enumerate().collect();
     queue.sort_by_key(|(_, item)| std::cmp::Reverse(weight(item)));
@@ -266,11 +277,11 @@ pub(crate) fn parallel_map<T: Send, R: Send>(
         done
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8).min(count.max(1));
-    let parts: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
         let jobs: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
         jobs.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    let mut results: Vec<(usize, Result<R>)> = parts.into_iter().flatten().collect();
+    let mut results: Vec<(usize, R)> = parts.into_iter().flatten().collect();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }

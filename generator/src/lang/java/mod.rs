@@ -768,48 +768,37 @@ fn file_views(names: &Names<'_>, accessors: &HashMap<String, String>, file: &cra
     let descriptor_file = format!("{package}.{outer}.getDescriptor()");
     let deps = file.dependencies.iter().map(|d| file_descriptor_expr(names, d)).collect::<Result<Vec<_>>>()?;
     let header = json!({ "generator": generator_name(), "proto_name": file.name, "package": package });
+    // With `java_multiple_files = false` the outer class holds the file's types; else each
+    // top-level type is a file of its own, rendered from its partial as the root.
+    let nested = names.nested.contains(&file.name);
+    let message_modifier = if nested { "public static final class" } else { "public final class" };
+    let (mut nested_messages, mut nested_enums) = (Vec::new(), Vec::new());
+    let mut place = |view: Value, full_name: &str, partial: &str, nested_views: &mut Vec<Value>| {
+        if nested {
+            nested_views.push(view);
+        } else {
+            let path = format!("{dir}/{}.java", names.simple(full_name));
+            renders.push((partial.to_owned(), path, file_root(view, &header)));
+        }
+    };
+    for m in &file.messages {
+        let descriptor = format!("{package}.{outer}.getDescriptor().findMessageTypeByName(\"{}\")", m.name);
+        let view = message_view(names, m, file.syntax == Syntax::Proto3, message_modifier, descriptor);
+        place(view, &m.full_name, "partials/message.hbs", &mut nested_messages);
+    }
+    for e in &file.enums {
+        let descriptor = format!("{package}.{outer}.getDescriptor().findEnumTypeByName(\"{}\")", e.name);
+        place(enum_view(names, e, "public enum", descriptor), &e.full_name, "partials/enum.hbs", &mut nested_enums);
+    }
     let mut outer_view = header.clone();
     outer_view["class"] = json!(outer);
     outer_view["doc"] = json!(doc(&file.comments, false));
     outer_view["descriptor_literals"] = json!(bytes_literals(&file.descriptor));
     outer_view["dependencies"] = json!(deps);
-    let outer_index = renders.len();
-    renders.push(("proto/outer.java.hbs".to_owned(), format!("{dir}/{outer}.java"), outer_view));
-    // With `java_multiple_files = false` the outer class holds the file's types.
-    let nested = names.nested.contains(&file.name);
-    let message_modifier = if nested { "public static final class" } else { "public final class" };
-    let (mut nested_messages, mut nested_enums) = (Vec::new(), Vec::new());
-    for m in &file.messages {
-        let view = message_view(
-            names,
-            m,
-            file.syntax == Syntax::Proto3,
-            message_modifier,
-            format!("{package}.{outer}.getDescriptor().findMessageTypeByName(\"{}\")", m.name),
-        );
-        if nested {
-            nested_messages.push(view);
-            continue;
-        }
-        let simple = names.simple(&m.full_name);
-        renders.push(("partials/message.hbs".to_owned(), format!("{dir}/{simple}.java"), file_root(view, &header)));
-    }
-    for e in &file.enums {
-        let view = enum_view(
-            names,
-            e,
-            "public enum",
-            format!("{package}.{outer}.getDescriptor().findEnumTypeByName(\"{}\")", e.name),
-        );
-        if nested {
-            nested_enums.push(view);
-            continue;
-        }
-        let simple = names.simple(&e.full_name);
-        renders.push(("partials/enum.hbs".to_owned(), format!("{dir}/{simple}.java"), file_root(view, &header)));
-    }
-    renders[outer_index].2["messages"] = Value::Array(nested_messages);
-    renders[outer_index].2["enums"] = Value::Array(nested_enums);
+    outer_view["messages"] = Value::Array(nested_messages);
+    outer_view["enums"] = Value::Array(nested_enums);
+    // The outer class first, as the file's other renders follow it.
+    renders.insert(0, ("proto/outer.java.hbs".to_owned(), format!("{dir}/{outer}.java"), outer_view));
     for s in &file.services {
         let view = client_view(names, s, &accessors[&s.full_name], &header);
         let class = view["client_class"].as_str().unwrap_or_default().to_owned();

@@ -153,11 +153,11 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
         |file| file.messages.len() + file.enums.len(),
         |file| {
             let segments = module_segments(&file.name, "_pb2");
-            Ok(pb2_view(model, &classes, file, &segments[..segments.len() - 1]))
+            let view = pb2_view(model, &classes, file, &segments[..segments.len() - 1]);
+            Ok((segments, view))
         },
     )?;
-    for (file, view) in targets.into_iter().zip(views) {
-        let segments = module_segments(&file.name, "_pb2");
+    for (file, (segments, view)) in targets.into_iter().zip(views) {
         let pkg: Vec<String> = segments[..segments.len() - 1].to_vec();
         for i in 1..=pkg.len() {
             dirs.insert(pkg[..i].to_vec());
