@@ -10,7 +10,12 @@
 //! - `partials/*.hbs` are partials, named by their file stem. A plan may also render one as a
 //!   file's root template, by its full name (`partials/message.hbs`): handlebars copies the
 //!   context of every partial it includes, and then every `{{#each}}` element inside it, so a
-//!   big per-proto view model is cheaper rendered as the root than included.
+//!   big per-proto view model is cheaper rendered as the root than included. For the same
+//!   reason templates include recursive partials (nested messages) with the `embed` helper,
+//!   `{{embed "message"~}}`, which renders the partial with the current context in place.
+//!
+//! Helpers besides handlebars' own: `lines` (an array or a multi-line string, one line each,
+//! with an indent and a prefix), `json` (a value as a JSON literal) and `embed`.
 //!
 //! A plan may also carry files made without templates ([`Plan::files`]), returned as they are,
 //! and a check every rendered file goes through ([`Plan::formatter`]).
@@ -22,7 +27,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason};
+use handlebars::{
+    BlockContext, Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
+    Renderable, StringOutput,
+};
 use rust_embed::Embed;
 use serde_json::Value;
 
@@ -130,6 +138,7 @@ pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<Generated
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("lines", Box::new(lines_helper));
     hb.register_helper("json", Box::new(json_helper));
+    hb.register_helper("embed", Box::new(EmbedHelper));
     for (name, source) in &templates.sources {
         let registered = if let Some(partial) = name.strip_prefix("partials/") {
             hb.register_partial(partial.trim_end_matches(".hbs"), source)
@@ -209,6 +218,12 @@ pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<Generated
 /// Normalises a rendered file: no trailing spaces, no runs of more than two blank lines (PEP 8 separates top-level definitions with two), exactly
 /// one final newline. Templates can then be written for readability.
 fn finish(text: String) -> String {
+    // Most files are already in shape: then they are kept as they are, not copied line by line.
+    if is_finished(&text) { text } else { normalize(&text) }
+}
+
+/// [`finish`]'s rules applied line by line to a copy.
+fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in text.lines() {
@@ -228,6 +243,33 @@ fn finish(text: String) -> String {
         out.pop();
     }
     out
+}
+
+/// Whether [`finish`] would return `text` unchanged: it ends with one newline, does not start
+/// with one, and has no line with trailing whitespace (or a carriage return) and no run of more
+/// than two blank lines.
+fn is_finished(text: &str) -> bool {
+    if text.starts_with('\n') || !text.ends_with('\n') || text.ends_with("\n\n") {
+        return false;
+    }
+    let mut blank = 0;
+    let mut start = 0;
+    while let Some(offset) = text[start..].find('\n') {
+        let line = &text[start..start + offset];
+        if line.is_empty() {
+            blank += 1;
+            if blank > 2 {
+                return false;
+            }
+        } else {
+            blank = 0;
+            if line.chars().next_back().is_some_and(char::is_whitespace) {
+                return false;
+            }
+        }
+        start += offset + 1;
+    }
+    true
 }
 
 /// `{{lines doc prefix=" * " indent="  "}}`: each string of the array (or each line of a
@@ -274,6 +316,61 @@ fn lines_helper(
     Ok(())
 }
 
+/// `{{embed "message" indent="    "}}`: the partial `partials/message.hbs` rendered with the
+/// current context, each line prefixed by `indent` (default none). Unlike `{{> message}}`, which
+/// copies the current context into the partial's (and then, inside it, every `{{#each}}` element
+/// on every loop), the partial reads the context in place: what makes recursive partials (nested
+/// messages) cheap on big proto sets. The output ends with the partial's last newline; the
+/// newline after the tag is the template's, so templates write `{{embed "x"~}}` on a line of its
+/// own.
+struct EmbedHelper;
+
+impl HelperDef for EmbedHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let name =
+            h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("embed", 0))?;
+        let template_name = format!("partials/{name}.hbs");
+        let template =
+            r.get_template(&template_name).ok_or_else(|| RenderErrorReason::PartialNotFound(template_name.clone()))?;
+        let indent = h.hash_get("indent").and_then(|v| v.value().as_str()).unwrap_or("");
+        // The partial's block: the current context by its path from the root (or, when the current
+        // context is a computed value, that value), and the enclosing block's @index/@first/@last,
+        // as a `{{> partial}}` include has them.
+        let mut block = BlockContext::new();
+        if let Some(parent) = rc.block() {
+            block.local_variables_mut().clone_from(parent.local_variables());
+            match parent.base_value() {
+                Some(value) => block.set_base_value(value.clone()),
+                None => block.base_path_mut().clone_from(parent.base_path()),
+            }
+        }
+        rc.push_block(block);
+        let result = if indent.is_empty() {
+            template.render(r, ctx, rc, out)
+        } else {
+            let mut text = StringOutput::new();
+            template.render(r, ctx, rc, &mut text).and_then(|()| {
+                for line in text.into_string()?.split_inclusive('\n') {
+                    if line != "\n" {
+                        out.write(indent)?;
+                    }
+                    out.write(line)?;
+                }
+                Ok(())
+            })
+        };
+        rc.pop_block();
+        result
+    }
+}
+
 /// `{{json value}}`: the value as a JSON literal (a quoted, escaped string for strings), usable as
 /// a string literal in TypeScript and Python.
 fn json_helper(
@@ -291,6 +388,36 @@ fn json_helper(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finished_text_is_kept_exactly_when_normalizing_would_not_change_it() {
+        let samples = [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\n\n",
+            "\na\n",
+            "a \n",
+            "a\t\n",
+            "a\r\n",
+            "a\u{3000}\n",
+            "a\u{e9}\n",
+            "a\n\nb\n",
+            "a\n\n\nb\n",
+            "a\n\n\n\nb\n",
+            "a\n \nb\n",
+            "a\nb",
+            "a\rb\n",
+            "  a\n  b\n",
+        ];
+        for sample in samples {
+            let normalized = normalize(sample);
+            // The empty text is left to `normalize` (which keeps it empty).
+            assert_eq!(is_finished(sample), !sample.is_empty() && normalized == sample, "{sample:?}");
+            assert_eq!(finish(sample.to_owned()), normalized, "{sample:?}");
+        }
+    }
 
     #[test]
     fn strict_mode_rejects_missing_values() {
