@@ -211,15 +211,7 @@ impl FileResolver for Recording {
 pub fn load(source: &ProtoSource) -> Result<Loaded> {
     let (compiler, sources) = compile(source)?;
     let targets: Vec<String> = compiler.files().filter(|f| !f.is_import()).map(|f| f.name().to_owned()).collect();
-    // The descriptor set goes out encoded and comes back decoded after protox's pool is freed, not
-    // cloned from the pool: on big sets that keeps one copy of every descriptor (with its source
-    // info, the bulk of it) in memory instead of two, and the set reuses the pool's memory.
-    let encoded = compiler.encode_file_descriptor_set();
-    drop(compiler);
-    let set = FileDescriptorSet::decode(encoded.as_slice())
-        .map_err(|e| Error::invalid(format!("protox encoded a descriptor set that does not decode: {e}")))?;
-    drop(encoded);
-    let mut loaded = Loaded { set, targets, sources, warnings: Vec::new() };
+    let mut loaded = Loaded { set: compiler.file_descriptor_set(), targets, sources, warnings: Vec::new() };
     loaded.warnings = validate::extension_warnings(&loaded);
     Ok(loaded)
 }
