@@ -730,6 +730,25 @@ impl Ctx<'_> {
     }
 }
 
+/// A copy of a file descriptor without its source info (comments and spans), as protoc's plugins
+/// embed descriptors. The source info, the bulk of a descriptor, is not copied only to be dropped.
+pub fn without_source_info(file: &FileDescriptorProto) -> FileDescriptorProto {
+    FileDescriptorProto {
+        name: file.name.clone(),
+        package: file.package.clone(),
+        dependency: file.dependency.clone(),
+        public_dependency: file.public_dependency.clone(),
+        weak_dependency: file.weak_dependency.clone(),
+        message_type: file.message_type.clone(),
+        enum_type: file.enum_type.clone(),
+        service: file.service.clone(),
+        extension: file.extension.clone(),
+        options: file.options.clone(),
+        source_code_info: None,
+        syntax: file.syntax.clone(),
+    }
+}
+
 /// The default JSON name of a field, as protoc computes it: underscores removed and the letter
 /// after each underscore upper-cased (`access_token` → `accessToken`).
 pub fn json_name(name: &str) -> String {

@@ -36,7 +36,14 @@ impl GeneratedFile {
     pub fn new(path: impl Into<String>, contents: impl Into<String>) -> Result<Self> {
         let path = path.into();
         check_relative(&path)?;
-        Ok(GeneratedFile { path, contents: contents.into() })
+        let mut contents = contents.into();
+        // Text built by appending (handlebars' output, code generators) has up to as much unused
+        // capacity as contents; an SDK holds thousands of files in memory until they are written,
+        // so such a file is kept as an exact copy.
+        if contents.capacity() - contents.len() > contents.len() / 16 {
+            contents = contents.as_str().to_owned();
+        }
+        Ok(GeneratedFile { path, contents })
     }
 }
 

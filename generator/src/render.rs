@@ -219,12 +219,7 @@ pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<Generated
 /// one final newline. Templates can then be written for readability.
 fn finish(text: String) -> String {
     // Most files are already in shape: then they are kept as they are, not copied line by line.
-    if !is_finished(&text) {
-        return normalize(&text);
-    }
-    // handlebars grows its output by doubling: an SDK keeps thousands of files in memory until
-    // they are written, so a file with much unused capacity is kept as an exact copy.
-    if text.capacity() - text.len() > text.len() / 16 { text.as_str().to_owned() } else { text }
+    if is_finished(&text) { text } else { normalize(&text) }
 }
 
 /// [`finish`]'s rules applied line by line to a copy.

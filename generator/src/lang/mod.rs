@@ -225,8 +225,12 @@ pub(crate) fn ascii_literal(data: &[u8], quote: u8, also: &[u8], upper_hex: bool
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
-            _ if upper_hex => out.push_str(&format!("\\x{b:02X}")),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+            _ => {
+                let digits: &[u8; 16] = if upper_hex { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+                out.push_str("\\x");
+                out.push(char::from(digits[usize::from(b >> 4)]));
+                out.push(char::from(digits[usize::from(b & 0xf)]));
+            }
         }
     }
     out.push(quote as char);

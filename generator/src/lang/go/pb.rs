@@ -1487,9 +1487,7 @@ fn gen_reflect(
     body.push_str(&format!("var File_{fv} {fd_ty}\n\n"));
     // The raw descriptor: the file without source info, fields in number order (as Go's
     // deterministic marshal writes them), split after every 0x0a byte.
-    let mut clean = f.clone();
-    clean.source_code_info = None;
-    let raw = canonical(&clean.encode_to_vec(), Kind::File);
+    let raw = canonical(&crate::model::without_source_info(f).encode_to_vec(), Kind::File);
     body.push_str(&format!("const file_{fv}_rawDesc = \"\" +\n"));
     let parts: Vec<&[u8]> = raw.split_inclusive(|b| *b == b'\n').collect();
     for (i, p) in parts.iter().enumerate() {

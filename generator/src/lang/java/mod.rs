@@ -394,7 +394,12 @@ fn bytes_literals(data: &[u8]) -> Vec<String> {
                     b'\\' => out.push_str("\\\\"),
                     b'"' => out.push_str("\\\""),
                     0x20..=0x7e => out.push(b as char),
-                    _ => out.push_str(&format!("\\{b:03o}")),
+                    _ => {
+                        out.push('\\');
+                        for shift in [6, 3, 0] {
+                            out.push(char::from(b'0' + ((b >> shift) & 7)));
+                        }
+                    }
                 }
             }
             out.push('"');
