@@ -65,6 +65,9 @@ pub(super) struct Universe<'a> {
     services: HashMap<String, String>,
     /// The oneof declarations of every message (by full name) of the generated files.
     decls: HashMap<String, OneofDecls>,
+    /// The field and oneof names of every message (by full name) of the generated files, worked
+    /// out once here and reused when the message's file is generated.
+    names: HashMap<String, MessageNames>,
 }
 
 /// The package-level names protoc-gen-go-grpc declares for a service named `go`.
@@ -195,6 +198,7 @@ impl<'a> Universe<'a> {
             taken: HashMap::new(),
             services: HashMap::new(),
             decls: HashMap::new(),
+            names: HashMap::new(),
         };
         u.resolve(set);
         u
@@ -298,6 +302,7 @@ impl<'a> Universe<'a> {
                         decls.wrappers.insert(i, w);
                     }
                 }
+                self.names.insert(full.clone(), names);
                 self.decls.insert(full, decls);
             }
         }
@@ -905,7 +910,14 @@ impl<'u, 'a> Gen<'u, 'a> {
     }
 
     fn fields(&self, m: &MsgInfo<'a>) -> (Vec<FieldInfo<'a>>, Vec<OneofInfo>) {
-        let names = message_names(m.desc);
+        let computed;
+        let names = match self.u.names.get(&m.full) {
+            Some(names) => names,
+            None => {
+                computed = message_names(m.desc);
+                &computed
+            }
+        };
         let decls = &self.u.decls[&m.full];
         let mut oneofs: Vec<OneofInfo> = Vec::new();
         let mut oneof_index: HashMap<i32, usize> = HashMap::new();
