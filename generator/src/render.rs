@@ -29,7 +29,7 @@ use std::path::Path;
 
 use handlebars::{
     BlockContext, Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
-    Renderable, StringOutput,
+    Renderable, StringOutput, Template,
 };
 use rust_embed::Embed;
 use serde_json::Value;
@@ -140,13 +140,14 @@ pub fn render_owned(templates: &TemplateSet, plan: Plan) -> Result<Vec<Generated
     hb.register_helper("json", Box::new(json_helper));
     hb.register_helper("embed", Box::new(EmbedHelper));
     for (name, source) in &templates.sources {
-        let registered = if let Some(partial) = name.strip_prefix("partials/") {
-            hb.register_partial(partial.trim_end_matches(".hbs"), source)
-                .and_then(|()| hb.register_template_string(name, source))
-        } else {
-            hb.register_template_string(name, source)
-        };
-        registered.map_err(|e| Error::new(ErrorKind::Template { name: name.clone(), source: Box::new(e) }))?;
+        // Compiled once; a partial is registered under its stem too (handlebars looks partials up
+        // among the templates).
+        let template = Template::compile_with_name(source, name.clone())
+            .map_err(|e| Error::new(ErrorKind::Template { name: name.clone(), source: Box::new(e) }))?;
+        if let Some(partial) = name.strip_prefix("partials/") {
+            hb.register_template(partial.trim_end_matches(".hbs"), template.clone());
+        }
+        hb.register_template(name, template);
     }
     let render_one = |name: &str, ctx: &Context| {
         hb.render_with_context(name, ctx)
