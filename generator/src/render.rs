@@ -421,6 +421,40 @@ mod tests {
     }
 
     #[test]
+    fn embed_renders_recursive_partials_in_place_and_indented() {
+        let mut set = TemplateSet::default();
+        set.sources
+            .insert("files/tree.txt.hbs".into(), "{{#each items}}\n{{embed \"item\"~}}\n{{/each}}\nend\n".into());
+        set.sources.insert(
+            "partials/item.hbs".into(),
+            "- {{name}} ({{@index}})\n{{#each kids}}\n{{embed \"item\" indent=\"  \"~}}\n{{/each}}\n".into(),
+        );
+        let leaf = |name: &str| serde_json::json!({ "name": name, "kids": [] });
+        let plan = Plan {
+            root: serde_json::json!({ "items": [
+                { "name": "a", "kids": [leaf("b"), { "name": "c", "kids": [leaf("d")] }] },
+                leaf("e"),
+            ] }),
+            package_dir: "p".into(),
+            renders: vec![],
+            files: vec![],
+            formatter: None,
+        };
+        let files = render(&set, &plan).unwrap();
+        assert_eq!(files[0].contents, "- a (0)\n  - b (0)\n  - c (1)\n    - d (0)\n- e (1)\nend\n");
+        // The same tree through handlebars' own partial include.
+        set.sources.insert("files/tree.txt.hbs".into(), "{{#each items}}\n{{> item}}\n{{/each}}\nend\n".into());
+        set.sources.insert(
+            "partials/item.hbs".into(),
+            "- {{name}} ({{@index}})\n{{#each kids}}\n  {{> item}}\n{{/each}}\n".into(),
+        );
+        assert_eq!(render(&set, &plan).unwrap()[0].contents, files[0].contents);
+        // A missing partial is a render error.
+        set.sources.insert("files/tree.txt.hbs".into(), "{{embed \"nope\"}}".into());
+        assert!(render(&set, &plan).unwrap_err().is_template());
+    }
+
+    #[test]
     fn strict_mode_rejects_missing_values() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/a.txt.hbs".into(), "{{nope}}".into());
