@@ -497,8 +497,6 @@ fn build_file(f: &FileDescriptorProto, generate: bool, types: &BTreeMap<String, 
         .map(|(i, e)| ctx.enumeration(e, f.package(), vec![i], vec![FILE_ENUM, i as i32]))
         .collect();
     let services = f.service.iter().enumerate().map(|(i, s)| ctx.service(s, f.package(), i)).collect::<Result<_>>()?;
-    let mut stripped = f.clone();
-    stripped.source_code_info = None;
     Ok(File {
         name: f.name().to_owned(),
         package: f.package().to_owned(),
@@ -511,7 +509,7 @@ fn build_file(f: &FileDescriptorProto, generate: bool, types: &BTreeMap<String, 
         comments: info.get(&[FILE_SYNTAX]),
         deprecated: f.options.as_ref().is_some_and(|o| o.deprecated()),
         go_package: f.options.as_ref().and_then(|o| o.go_package.clone()),
-        descriptor: stripped.encode_to_vec(),
+        descriptor: without_source_info(f).encode_to_vec(),
     })
 }
 

@@ -225,16 +225,20 @@ pub(crate) fn ascii_literal(data: &[u8], quote: u8, also: &[u8], upper_hex: bool
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
-            _ => {
-                let digits: &[u8; 16] = if upper_hex { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
-                out.push_str("\\x");
-                out.push(char::from(digits[usize::from(b >> 4)]));
-                out.push(char::from(digits[usize::from(b & 0xf)]));
-            }
+            _ => push_hex_escape(&mut out, b, upper_hex),
         }
     }
     out.push(quote as char);
     out
+}
+
+/// Appends the escape `\xNN` of a byte (upper- or lower-case hex digits), as string literals of
+/// most target languages write it.
+pub(crate) fn push_hex_escape(out: &mut String, b: u8, upper: bool) {
+    let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    out.push_str("\\x");
+    out.push(char::from(digits[usize::from(b >> 4)]));
+    out.push(char::from(digits[usize::from(b & 0xf)]));
 }
 
 /// Makes `s` safe inside a `/** ... */` block.

@@ -303,7 +303,7 @@ pub fn go_quote(bytes: &[u8]) -> String {
                 b'\t' => out.push_str("\\t"),
                 0x0b => out.push_str("\\v"),
                 0x20..=0x7e => out.push(b as char),
-                _ => push_hex(&mut out, b),
+                _ => crate::lang::push_hex_escape(&mut out, b, false),
             }
             i += 1;
             continue;
@@ -332,21 +332,13 @@ pub fn go_quote(bytes: &[u8]) -> String {
                 i += len;
             }
             None => {
-                push_hex(&mut out, b);
+                crate::lang::push_hex_escape(&mut out, b, false);
                 i += 1;
             }
         }
     }
     out.push('"');
     out
-}
-
-/// Appends `\xNN` (lower-case hex) for a byte.
-fn push_hex(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("\\x");
-    out.push(char::from(HEX[usize::from(b >> 4)]));
-    out.push(char::from(HEX[usize::from(b & 0xf)]));
 }
 
 /// Unicode format characters Go does not print literally (zero-width and bidi controls).

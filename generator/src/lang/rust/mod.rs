@@ -314,32 +314,27 @@ fn file_doc(comments: &Comments, deprecated: bool) -> Vec<String> {
 /// bytes escaped, split into lines with `\` continuations (so spaces are escaped too: a
 /// continuation skips leading whitespace).
 fn byte_string_lines(data: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(data.len() * 3);
     let mut line = 0;
     for &b in data {
-        let mut piece = [0u8; 4];
-        let piece: &[u8] = match b {
-            b'"' | b'\\' => {
-                piece[..2].copy_from_slice(&[b'\\', b]);
-                &piece[..2]
-            }
-            0x21..=0x7e => {
-                piece[0] = b;
-                &piece[..1]
-            }
-            _ => {
-                piece.copy_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
-                &piece[..]
-            }
+        let width = match b {
+            b'"' | b'\\' => 2,
+            0x21..=0x7e => 1,
+            _ => 4,
         };
-        if line + piece.len() > 96 {
+        if line + width > 96 {
             out.push_str("\\\n");
             line = 0;
         }
-        line += piece.len();
-        // Every piece is ASCII.
-        out.extend(piece.iter().map(|&c| char::from(c)));
+        line += width;
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x21..=0x7e => out.push(char::from(b)),
+            _ => crate::lang::push_hex_escape(&mut out, b, false),
+        }
     }
     out
 }
