@@ -252,17 +252,39 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_purge_delay` of mimalloc's `mi_option_e` (mimalloc.h, v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Keeps freed memory in the process for reuse instead of returning it to the OS 10 ms after it
-/// is freed (mimalloc's default purge delay). `sdk` builds and frees gigabytes of view models and
-/// rendered files on large inputs; returning that memory and faulting it in again (every page
-/// zeroed by the kernel) cost more than a third of the run on a 10,000-message set. Only for
-/// short-lived commands: `serve` keeps the default so a long-running server gives memory back.
-fn keep_freed_memory() {
+/// `mi_option_allow_thp` of mimalloc's `mi_option_e` (mimalloc.h, v3).
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
+/// Memory settings for `sdk`, a short-lived command that builds and frees gigabytes of view models
+/// and rendered files on large inputs:
+///
+/// - Freed memory stays in the process for reuse instead of going back to the OS 10 ms after it
+///   is freed (mimalloc's default purge delay): returning it and faulting it in again (every page
+///   zeroed by the kernel) cost more than a third of the run on a 10,000-message set.
+/// - No transparent huge pages. mimalloc asks for them (`madvise(MADV_HUGEPAGE)`), and with the
+///   kernel's usual `defrag=madvise` setting a fault on such memory waits for the kernel to compact
+///   memory into a free 2 MiB page. On a machine whose memory is fragmented (a big page cache,
+///   after builds) that made the kernel time of `sdk --lang all` on the 10,000-message set
+///   2.4–3.6 s instead of 1.0–1.2 s with 4 KiB pages, and varying from run to run (bench/README.md).
+///
+/// `serve` keeps the defaults, so a long-running server gives memory back.
+fn tune_memory_for_sdk() {
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table, which mimalloc reads
-    // atomically; -1 is the documented "never purge" value, and any thread may call it at any time.
+    // atomically; -1 is the documented "never purge" value and 0 turns `allow_thp` off (mimalloc
+    // then no longer advises huge pages for new OS memory); any thread may call it at any time.
     #[allow(unsafe_code)]
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+    }
+    // The memory mimalloc reserved before `main` was already advised: the process-wide switch
+    // (prctl(2), Linux 3.15+) also covers it. Failure only leaves the kernel's default.
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes one integer argument (the others must be 0) and only sets a
+    // flag of this process, which its children inherit (`sdk` starts none).
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
@@ -280,7 +302,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Command::Sdk { lang, out, protos, package_name, version, identity, templates, check } => {
-            keep_freed_memory();
+            tune_memory_for_sdk();
             let config = identity.over(ConfigFile::read(CONFIG_FILE.as_ref())?);
             let languages = lang.languages();
             let loaded = load(&protos.source())?;
