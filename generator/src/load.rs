@@ -10,10 +10,10 @@
 //! input is an [`Error`] with `file:line:col` and a caret where the source is known, and a panic
 //! inside protox itself is caught at this boundary and reported as an error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use prost::Message as _;
 use prost_types::FileDescriptorSet;
@@ -141,6 +141,120 @@ impl FileResolver for MemoryResolver {
         }
         Err(protox::Error::file_not_found(name))
     }
+}
+
+/// Parses a user's files on a second thread ahead of protox, which opens them one at a time and
+/// links each into its descriptor pool before it opens the next. Parsing is about half of
+/// compiling, so the two halves overlap. Files are only ever parsed once, by whichever thread gets
+/// to them first; protox receives exactly what the include resolvers would have given it, in its
+/// own order, so errors (and which error comes first) are unchanged.
+struct ParseAhead {
+    inner: Box<dyn FileResolver>,
+    shared: Arc<(Mutex<Ahead>, Condvar)>,
+}
+
+/// The files [`ParseAhead`] is working on.
+#[derive(Default)]
+struct Ahead {
+    /// Names still to parse, in the order protox will likely ask for them.
+    queue: VecDeque<String>,
+    /// The names of `queue` nobody has started (protox takes a queued file over if it asks for it
+    /// first).
+    queued: HashSet<String>,
+    /// Names being parsed on the helper thread.
+    parsing: HashSet<String>,
+    /// Finished parses (a result per name, errors included), taken out by protox.
+    parsed: HashMap<String, std::result::Result<File, protox::Error>>,
+}
+
+fn lock(state: &Mutex<Ahead>) -> MutexGuard<'_, Ahead> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ParseAhead {
+    /// The helper thread's loop: parses the queued files in turn with `includes` (as
+    /// `IncludeFileResolver`s chained in order would), until the queue is empty. A name found in
+    /// no include directory is left to protox's own resolver (Google's well-known types).
+    fn run(shared: &(Mutex<Ahead>, Condvar), includes: &[PathBuf]) {
+        let (state, ready) = shared;
+        loop {
+            let name = {
+                let mut ahead = lock(state);
+                let mut next = None;
+                while let Some(name) = ahead.queue.pop_front() {
+                    if ahead.queued.remove(&name) {
+                        ahead.parsing.insert(name.clone());
+                        next = Some(name);
+                        break;
+                    }
+                }
+                next
+            };
+            let Some(name) = name else { return };
+            // A panic in the parser is left for protox's own call to hit again on the calling
+            // thread, where `compile` reports it (a waiting `open_file` must not hang).
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                includes.iter().find_map(|include| match IncludeFileResolver::new(include.clone()).open_file(&name) {
+                    Err(e) if e.is_file_not_found() => None,
+                    result => Some(result),
+                })
+            }))
+            .unwrap_or(None);
+            let mut ahead = lock(state);
+            ahead.parsing.remove(&name);
+            if let Some(result) = result {
+                ahead.parsed.insert(name, result);
+            }
+            drop(ahead);
+            ready.notify_all();
+        }
+    }
+
+    /// Stops the helper thread after the file it is parsing.
+    fn stop(shared: &(Mutex<Ahead>, Condvar)) {
+        let mut ahead = lock(&shared.0);
+        ahead.queue.clear();
+        ahead.queued.clear();
+    }
+}
+
+impl FileResolver for ParseAhead {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.inner.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
+        let (state, ready) = &*self.shared;
+        let mut ahead = lock(state);
+        loop {
+            if let Some(result) = ahead.parsed.remove(name) {
+                return result;
+            }
+            if !ahead.parsing.contains(name) {
+                break;
+            }
+            ahead = ready.wait(ahead).unwrap_or_else(PoisonError::into_inner);
+        }
+        // Not started (or found in no include directory): parse it here.
+        ahead.queued.remove(name);
+        drop(ahead);
+        self.inner.open_file(name)
+    }
+}
+
+/// The name protox gives a file passed as `path` ([`FileResolver::resolve_path`], else the path's
+/// own components joined by `/`, as protox does), or `None` when protox would reject the path.
+fn input_name(resolver: &dyn FileResolver, path: &Path) -> Option<String> {
+    resolver.resolve_path(path).or_else(|| {
+        let parts: Option<Vec<&str>> = path
+            .components()
+            .map(|c| match c {
+                std::path::Component::Normal(part) => part.to_str(),
+                _ => None,
+            })
+            .collect();
+        parts.filter(|p| !p.is_empty()).map(|p| p.join("/"))
+    })
 }
 
 /// Reads a file's bytes by name.
@@ -388,8 +502,22 @@ fn compile_recording(
                 chain.add(IncludeFileResolver::new(include.clone()));
             }
             chain.add(GoogleFileResolver::new());
-            let reread = move |name: &str| includes.iter().find_map(|i| std::fs::read(i.join(name)).ok());
-            (Box::new(chain), Box::new(reread), files.clone())
+            let mut ahead = Ahead::default();
+            for name in files.iter().filter_map(|path| input_name(&chain, path)) {
+                if ahead.queued.insert(name.clone()) {
+                    ahead.queue.push_back(name);
+                }
+            }
+            let shared = Arc::new((Mutex::new(ahead), Condvar::new()));
+            let resolver = ParseAhead { inner: Box::new(chain), shared: Arc::clone(&shared) };
+            let reread_includes = includes.clone();
+            let reread = move |name: &str| reread_includes.iter().find_map(|i| std::fs::read(i.join(name)).ok());
+            return Ok(std::thread::scope(|scope| {
+                scope.spawn(|| ParseAhead::run(&shared, &includes));
+                let compiled = open_recording(Box::new(resolver), Box::new(reread), files, recorded);
+                ParseAhead::stop(&shared);
+                compiled
+            }));
         }
         ProtoSource::Memory { files } => {
             if files.is_empty() {
@@ -404,12 +532,20 @@ fn compile_recording(
             )
         }
     };
+    Ok(open_recording(inner, reread, &inputs, recorded))
+}
+
+/// Opens `inputs` with protox through `inner`, recording every source it reads.
+fn open_recording(
+    inner: Box<dyn FileResolver>,
+    reread: Reread,
+    inputs: &[PathBuf],
+    recorded: Arc<Mutex<Recorded>>,
+) -> Result<protox::Compiler, protox::Error> {
     let mut compiler = protox::Compiler::with_file_resolver(Recording { inner, reread, recorded });
     compiler.include_source_info(true).include_imports(true);
-    if let Err(e) = compiler.open_files(&inputs) {
-        return Ok(Err(e));
-    }
-    Ok(Ok(compiler))
+    compiler.open_files(inputs)?;
+    Ok(compiler)
 }
 
 /// Encodes a descriptor set in the protobuf binary format, as `protoc --descriptor_set_out` does.
@@ -475,6 +611,63 @@ mod tests {
         let decoded = from_descriptor_set(&encode_set(&loaded.set)).unwrap();
         assert_eq!(decoded.set, loaded.set);
         assert!(from_descriptor_set(b"\xff\xff").is_err());
+    }
+
+    /// 40 files in two include directories, each importing the one before (and one a well-known
+    /// type), listed in an order unlike protox's (imports first): what the files source loads,
+    /// parsed ahead on another thread, is what the same sources load from memory.
+    fn chain_of_files(broken: Option<usize>) -> (tempfile::TempDir, Vec<(String, String)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for i in 0..40 {
+            let import =
+                if i == 0 { "google/protobuf/timestamp.proto".to_owned() } else { format!("p/f{}.proto", i - 1) };
+            let field = if i == 0 { "google.protobuf.Timestamp".to_owned() } else { format!("M{}", i - 1) };
+            let body = if broken == Some(i) {
+                "message {".to_owned()
+            } else {
+                format!("message M{i} {{ {field} prev = 1; }}")
+            };
+            let text = format!("syntax = \"proto3\";\npackage p;\nimport \"{import}\";\n// M{i}\n{body}\n");
+            let root = dir.path().join(if i % 2 == 0 { "even" } else { "odd" });
+            std::fs::create_dir_all(root.join("p")).unwrap();
+            std::fs::write(root.join(format!("p/f{i}.proto")), &text).unwrap();
+            files.push((format!("p/f{i}.proto"), text));
+        }
+        files.reverse();
+        (dir, files)
+    }
+
+    fn files_source(dir: &tempfile::TempDir, files: &[(String, String)]) -> ProtoSource {
+        ProtoSource::Files {
+            files: files.iter().map(|(name, _)| PathBuf::from(name)).collect(),
+            includes: vec![dir.path().join("even"), dir.path().join("odd")],
+        }
+    }
+
+    #[test]
+    fn files_parsed_ahead_load_as_from_memory() {
+        let (dir, files) = chain_of_files(None);
+        let from_files = load(&files_source(&dir, &files)).unwrap();
+        let from_memory = load(&ProtoSource::Memory { files: files.clone() }).unwrap();
+        assert_eq!(from_files.set, from_memory.set);
+        assert_eq!(from_files.targets, from_memory.targets);
+        assert_eq!(from_files.sources, from_memory.sources);
+        assert_eq!(from_files.targets.first().map(String::as_str), Some("p/f0.proto"));
+    }
+
+    #[test]
+    fn files_parsed_ahead_report_the_error_protox_meets_first() {
+        // f30 is listed 10th: protox reaches f12 first (through the imports of f39).
+        for broken in [12, 30] {
+            let (dir, files) = chain_of_files(Some(broken));
+            let from_files = load(&files_source(&dir, &files)).unwrap_err();
+            let from_memory = load(&ProtoSource::Memory { files: files.clone() }).unwrap_err();
+            let report = |e: Error| format!("{:?}", miette::Report::new(e));
+            let (from_files, from_memory) = (report(from_files), report(from_memory));
+            assert!(from_files.contains(&format!("p/f{broken}.proto:5:9")), "{from_files}");
+            assert_eq!(from_files, from_memory);
+        }
     }
 
     #[test]

@@ -253,22 +253,31 @@ fn is_finished(text: &str) -> bool {
     if text.starts_with('\n') || !text.ends_with('\n') || text.ends_with("\n\n") {
         return false;
     }
+    let bytes = text.as_bytes();
     let mut blank = 0;
     let mut start = 0;
-    while let Some(offset) = text[start..].find('\n') {
-        let line = &text[start..start + offset];
-        if line.is_empty() {
+    // Every file passes through here: find the line ends with memchr (SIMD) and look only at the
+    // byte before each one (a line ending in a multi-byte character is decoded, in case it is
+    // Unicode whitespace, which `normalize`'s `trim_end` would remove).
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        if end == start {
             blank += 1;
             if blank > 2 {
                 return false;
             }
         } else {
             blank = 0;
-            if line.chars().next_back().is_some_and(char::is_whitespace) {
+            let last = bytes[end - 1];
+            let trailing_space = if last.is_ascii() {
+                last.is_ascii_whitespace() || last == 0x0b
+            } else {
+                text[start..end].chars().next_back().is_some_and(char::is_whitespace)
+            };
+            if trailing_space {
                 return false;
             }
         }
-        start += offset + 1;
+        start = end + 1;
     }
     true
 }
@@ -404,6 +413,12 @@ mod tests {
             "a\r\n",
             "a\u{3000}\n",
             "a\u{e9}\n",
+            "a\x0b\n",
+            "a\x0c\n",
+            "a\u{a0}\n",
+            "a\u{85}\n",
+            "\u{e9}\u{3000}\nb\n",
+            "b\n\u{e9}\n",
             "a\n\nb\n",
             "a\n\n\nb\n",
             "a\n\n\n\nb\n",

@@ -170,7 +170,7 @@ fn tonic_generator() -> Box<dyn ServiceGenerator> {
 /// made distinct (see [`rename`]); returns each module's code (without prost's own header), the
 /// services prost described, and what was renamed.
 fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<rename::Rename>)> {
-    let renamed = rename::resolve(&model.descriptor_set.file);
+    let mut renamed = rename::resolve(&model.descriptor_set.file);
     let seen = Rc::new(RefCell::new(Vec::new()));
     let renames = Rc::new(RefCell::new(renamed.renames.clone()));
     let mut config = prost_build::Config::new();
@@ -183,8 +183,11 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
         traits: HashMap::new(),
         renames: renames.clone(),
     }));
-    let requests: Vec<(Module, prost_types::FileDescriptorProto)> =
-        renamed.files.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.clone())).collect();
+    // The renamed copy of the set is prost-build's alone: moved into its requests, not copied.
+    let requests: Vec<(Module, prost_types::FileDescriptorProto)> = std::mem::take(&mut renamed.files)
+        .into_iter()
+        .map(|f| (Module::from_protobuf_package_name(f.package()), f))
+        .collect();
     let generated = config.generate(requests).map_err(|e| Error::invalid(format!("prost-build failed: {e}")))?;
     let generated = generated
         .into_iter()
@@ -223,7 +226,7 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
             drop(code);
             let formatted = prettyplease::unparse(&file);
             drop(file);
-            Ok((parts, renamed.restore(&splice_services(&formatted, &service_code))))
+            Ok((parts, renamed.restore(splice_services(&formatted, &service_code))))
         },
     )?;
     Ok((modules.into_iter().collect(), services, renames))

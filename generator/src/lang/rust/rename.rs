@@ -59,14 +59,14 @@ impl Renamed {
     /// literals of `as_str_name` (`Self::Red2 => "RED_2",`) and `from_str_name`
     /// (`"RED_2" => Some(Self::Red2),`). The names given to prost are unique among all enum value
     /// names of the set, so these literals stand for nothing else. One pass over the code.
-    pub(crate) fn restore(&self, code: &str) -> String {
+    pub(crate) fn restore(&self, code: String) -> String {
         if self.enum_values.is_empty() {
-            return code.to_owned();
+            return code;
         }
         let given: HashMap<&str, &str> = self.enum_values.iter().map(|(g, p)| (g.as_str(), p.as_str())).collect();
         let is_ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut out = String::with_capacity(code.len());
-        let mut rest = code;
+        let mut rest = code.as_str();
         // Each literal: `"` + identifier + `"`, preceded by `=> ` or followed by ` =>`.
         while let Some(at) = rest.find('"') {
             let after = &rest[at + 1..];
@@ -651,6 +651,6 @@ mod tests {
                     #[prost(string, default = \"a \\\" => \\\"RED_2\\\" b\")]\nx => \"Red_3\", \"x\" => 1";
         let want = "Self::Red2 => \"RED\",\n\"RED\" => Some(Self::Red2),\nlet s = \"RED_2\";\n\
                     #[prost(string, default = \"a \\\" => \\\"RED_2\\\" b\")]\nx => \"Red\", \"x\" => 1";
-        assert_eq!(renamed.restore(code), want);
+        assert_eq!(renamed.restore(code.to_owned()), want);
     }
 }
