@@ -26,6 +26,7 @@
 //! getters fall back to the descriptor's default (`[default = ...]`).
 
 mod codec;
+mod members;
 pub mod names;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -552,15 +553,20 @@ fn storage_var(f: &Field) -> String {
 fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> Value {
     let model = names.model;
     let var = storage_var(f);
+    let doc_lines = doc(&f.comments, f.deprecated);
+    let siblings: Vec<String> = match f.oneof {
+        Some(i) => m.fields.iter().filter(|o| o.oneof == Some(i) && o.number != f.number).map(storage_var).collect(),
+        None => Vec::new(),
+    };
     let mut v = json!({
         "proto_name": f.name,
         "number": f.number,
         "stem": stem,
         "var": var,
-        "doc": doc(&f.comments, f.deprecated),
+        "doc": doc_lines,
         "deprecated": f.deprecated,
         "from_dynamic": from_dynamic(names, match &f.ty { FieldType::Map { value, .. } => value, t => t }),
-        "siblings": Value::Array(vec![]),
+        "siblings": siblings,
         // The field's kind, as the template tests it: exactly one is set.
         "is_single": false,
         "is_list": false,
@@ -572,12 +578,19 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
             _ => false,
         },
     });
-    if let Some(i) = f.oneof {
-        v["siblings"] = json!(
-            m.fields.iter().filter(|o| o.oneof == Some(i) && o.number != f.number).map(storage_var).collect::<Vec<_>>()
-        );
-    }
-    match (&f.label, &f.ty) {
+    let (doc_ref, siblings_ref) = (doc_lines.as_slice(), siblings.as_slice());
+    let member = |kind| members::Member {
+        proto_name: &f.name,
+        stem,
+        var: &var,
+        doc: doc_ref,
+        deprecated: f.deprecated,
+        siblings: siblings_ref,
+        kind,
+    };
+    // The member's type (in the message and its builder), the builder's initializer, and the
+    // element, key and value types the codec needs.
+    let (member_type, builder_init, accessors, builder_methods, element, map_types) = match (&f.label, &f.ty) {
         (Label::Map, FieldType::Map { key, value }) => {
             let (_, kb, _) = scalar_types(*key);
             let vb = match value.as_ref() {
@@ -586,28 +599,32 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
                 FieldType::Message(n) => names.class_of(n),
                 FieldType::Map { .. } => unreachable!("map values are never maps"),
             };
+            let m = member(members::Kind::Map { key_type: kb, value_type: &vb });
+            let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
             v["is_map"] = json!(true);
             v["key_type"] = json!(kb);
             v["value_type"] = json!(vb);
+            let member_type = format!("java.util.Map<{kb}, {vb}>");
+            let init = " = new java.util.LinkedHashMap<>()";
+            (member_type, init.to_owned(), accessors, builder_methods, String::new(), Some((kb.to_owned(), vb)))
         }
         (Label::Repeated, ty) => {
             v["is_list"] = json!(true);
-            match ty {
-                FieldType::Enum(n) => {
-                    v["is_enum"] = json!(true);
-                    v["enum_type"] = json!(names.class_of(n));
-                    v["element_type"] = json!("java.lang.Integer");
-                }
-                FieldType::Message(n) => {
-                    v["is_enum"] = json!(false);
-                    v["element_type"] = json!(names.class_of(n));
-                }
-                FieldType::Scalar(s) => {
-                    v["is_enum"] = json!(false);
-                    v["element_type"] = json!(scalar_types(*s).1);
-                }
+            let (enum_type, element) = match ty {
+                FieldType::Enum(n) => (Some(names.class_of(n)), "java.lang.Integer".to_owned()),
+                FieldType::Message(n) => (None, names.class_of(n)),
+                FieldType::Scalar(s) => (None, scalar_types(*s).1.to_owned()),
                 FieldType::Map { .. } => unreachable!(),
+            };
+            let m = member(members::Kind::List { enum_type: enum_type.as_deref(), element_type: &element });
+            let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
+            v["is_enum"] = json!(enum_type.is_some());
+            if let Some(e) = enum_type {
+                v["enum_type"] = json!(e);
             }
+            v["element_type"] = json!(element);
+            let member_type = format!("java.util.List<{element}>");
+            (member_type, " = new java.util.ArrayList<>()".to_owned(), accessors, builder_methods, element, None)
         }
         (label, ty) => {
             let presence = has_presence(*label, ty, proto3);
@@ -643,28 +660,41 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
                 }
                 _ => (default, "0".to_owned()),
             };
-            v["enum_default"] = json!(enum_default);
+            let nullable_store = presence || matches!(ty, FieldType::Scalar(Scalar::String | Scalar::Bytes));
+            let m = member(members::Kind::Single {
+                presence,
+                java_type: &java,
+                enum_type: is_enum.then_some(enum_type.as_str()),
+                default: &default,
+                enum_default: &enum_default,
+                nullable_store,
+            });
+            let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
             // Storage: the primitive without presence, the boxed type (null = unset) with it.
-            v["store_type"] = json!(if presence { boxed.clone() } else { java.clone() });
+            let store_type = if presence { boxed } else { java.clone() };
+            let init = if presence { String::new() } else { format!(" = {default}") };
+            v["enum_default"] = json!(enum_default);
+            v["store_type"] = json!(store_type);
             v["java_type"] = json!(java);
             v["default"] = json!(default);
             v["is_enum"] = json!(is_enum);
             v["enum_type"] = json!(enum_type);
-            v["nullable_store"] = json!(presence || matches!(ty, FieldType::Scalar(Scalar::String | Scalar::Bytes)));
+            v["nullable_store"] = json!(nullable_store);
+            (store_type, init, accessors, builder_methods, String::new(), None)
         }
-    }
-    let element = v["element_type"].as_str().unwrap_or_default().to_owned();
-    let key_type = v["key_type"].as_str().unwrap_or_default().to_owned();
-    let value_type = v["value_type"].as_str().unwrap_or_default().to_owned();
-    let map_types = if f.label == Label::Map { Some((key_type.as_str(), value_type.as_str())) } else { None };
-    let siblings: Vec<String> =
-        v["siblings"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect();
+    };
     let key = (m.full_name.clone(), f.number);
     let wire =
         codec::Wire { group: names.groups.contains(&key), packed: names.packed.get(&key).copied().unwrap_or(proto3) };
     let class = |n: &str| names.class_of(n);
+    let map_types = map_types.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
     let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
-    // Multi-line strings, each line indented by the template's `lines` helper.
+    v["member_type"] = Value::String(member_type);
+    v["builder_init"] = Value::String(builder_init);
+    // Multi-line strings: the accessors and builder methods as they are, the codec's statements
+    // each line indented by the template's `lines` helper.
+    v["accessors"] = Value::String(accessors);
+    v["builder_methods"] = Value::String(builder_methods);
     v["size_code"] = Value::String(codec.size);
     v["write_code"] = Value::String(codec.write);
     v["read_code"] = Value::String(codec.read);
