@@ -550,7 +550,8 @@ fn storage_var(f: &Field) -> String {
     format!("{}_", f.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
 }
 
-fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> Value {
+/// A field's view (its names, types and kind, for templates) and what it puts into its class.
+fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> (Value, members::FieldCode) {
     let model = names.model;
     let var = storage_var(f);
     let doc_lines = doc(&f.comments, f.deprecated);
@@ -689,16 +690,30 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
     let class = |n: &str| names.class_of(n);
     let map_types = map_types.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
     let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
-    v["member_type"] = Value::String(member_type);
-    v["builder_init"] = Value::String(builder_init);
-    // Multi-line strings: the accessors and builder methods as they are, the codec's statements
-    // each line indented by the template's `lines` helper.
-    v["accessors"] = Value::String(accessors);
-    v["builder_methods"] = Value::String(builder_methods);
-    v["size_code"] = Value::String(codec.size);
-    v["write_code"] = Value::String(codec.write);
-    v["read_code"] = Value::String(codec.read);
-    v
+    v["member_type"] = json!(member_type);
+    v["builder_init"] = json!(builder_init);
+    let check_message = v["check_message"].as_bool().unwrap_or(false);
+    let (shape, check_type) = match f.label {
+        Label::Map => (members::Shape::Map, map_types.map(|(_, v)| v.to_owned())),
+        Label::Repeated => (members::Shape::List, Some(element)),
+        _ => (members::Shape::Single, Some(String::new())),
+    };
+    let code = members::FieldCode {
+        number: f.number,
+        member_type,
+        builder_init,
+        from_dynamic: v["from_dynamic"].as_str().unwrap_or("null").to_owned(),
+        shape,
+        required: f.label == Label::Required,
+        check_type: check_type.filter(|_| check_message),
+        accessors,
+        builder_methods,
+        size: codec.size,
+        write: codec.write,
+        read: codec.read,
+        var,
+    };
+    (v, code)
 }
 
 /// A top-level message's or enum's view as its file's root: the partial renders the file header
@@ -732,7 +747,8 @@ fn enum_view(names: &Names<'_>, e: &Enum, modifier: &str, descriptor: String) ->
 fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, descriptor: String) -> Value {
     let class = names.class_of(&m.full_name);
     let stems = field_stems(m);
-    let fields: Vec<Value> = m.fields.iter().zip(&stems).map(|(f, s)| field_view(names, m, f, s, proto3)).collect();
+    let (fields, code): (Vec<Value>, Vec<members::FieldCode>) =
+        m.fields.iter().zip(&stems).map(|(f, s)| field_view(names, m, f, s, proto3)).unzip();
     let oneof_stems = oneof_stems(m);
     let oneofs: Vec<Value> = m
         .oneofs
@@ -782,6 +798,9 @@ fn message_view(names: &Names<'_>, m: &Message, proto3: bool, modifier: &str, de
         "full_name": m.full_name,
     });
     view["fields"] = Value::Array(fields);
+    for (key, text) in members::sections(&code) {
+        view[key] = Value::String(text);
+    }
     view["oneofs"] = Value::Array(oneofs);
     view["messages"] = Value::Array(messages);
     view["enums"] = Value::Array(enums);
