@@ -11,8 +11,9 @@
 //! `{{value}}` and `{{#if}}` it evaluates, and the partial's fourteen per-field loops were more than
 //! half of the Java SDK's rendering on the 10,000-message benchmark set (bench/README.md). The text
 //! is what those loops produced, byte for byte, indented for the class body (members at 2 spaces,
-//! builder members and statements at 4). The field views (`fields`) keep every name and type for
-//! templates that want to lay fields out their own way.
+//! builder members and statements at 4). The message view still lists its fields (`fields`: proto
+//! name, number, accessor stem, storage variable, member type, kind, javadoc) for templates that
+//! lay fields out their own way.
 
 /// A field as its members need it (names as the view model has them, already escaped).
 pub(super) struct Member<'a> {

@@ -550,7 +550,8 @@ fn storage_var(f: &Field) -> String {
     format!("{}_", f.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
 }
 
-/// A field's view (its names, types and kind, for templates) and what it puts into its class.
+/// A field's view (its names, member type and kind, for templates that lay fields out their own
+/// way) and what it puts into its class ([`members::sections`]).
 fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: bool) -> (Value, members::FieldCode) {
     let model = names.model;
     let var = storage_var(f);
@@ -559,39 +560,23 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         Some(i) => m.fields.iter().filter(|o| o.oneof == Some(i) && o.number != f.number).map(storage_var).collect(),
         None => Vec::new(),
     };
-    let mut v = json!({
-        "proto_name": f.name,
-        "number": f.number,
-        "stem": stem,
-        "var": var,
-        "doc": doc_lines,
-        "deprecated": f.deprecated,
-        "from_dynamic": from_dynamic(names, match &f.ty { FieldType::Map { value, .. } => value, t => t }),
-        "siblings": siblings,
-        // The field's kind, as the template tests it: exactly one is set.
-        "is_single": false,
-        "is_list": false,
-        "is_map": false,
-        "required": f.label == Label::Required,
-        "check_message": match &f.ty {
-            FieldType::Message(n) => names.required.contains(n),
-            FieldType::Map { value, .. } => matches!(value.as_ref(), FieldType::Message(n) if names.required.contains(n)),
-            _ => false,
-        },
-    });
-    let (doc_ref, siblings_ref) = (doc_lines.as_slice(), siblings.as_slice());
+    let check_message = match &f.ty {
+        FieldType::Message(n) => names.required.contains(n),
+        FieldType::Map { value, .. } => matches!(value.as_ref(), FieldType::Message(n) if names.required.contains(n)),
+        _ => false,
+    };
     let member = |kind| members::Member {
         proto_name: &f.name,
         stem,
         var: &var,
-        doc: doc_ref,
+        doc: &doc_lines,
         deprecated: f.deprecated,
-        siblings: siblings_ref,
+        siblings: &siblings,
         kind,
     };
-    // The member's type (in the message and its builder), the builder's initializer, and the
-    // element, key and value types the codec needs.
-    let (member_type, builder_init, accessors, builder_methods, element, map_types) = match (&f.label, &f.ty) {
+    // The member's type (in the message and its builder), the builder's initializer, the
+    // accessors and setters, and the element, key and value types the codec needs.
+    let (shape, member_type, builder_init, accessors, builder_methods, element, map_types) = match (&f.label, &f.ty) {
         (Label::Map, FieldType::Map { key, value }) => {
             let (_, kb, _) = scalar_types(*key);
             let vb = match value.as_ref() {
@@ -602,15 +587,19 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
             };
             let m = member(members::Kind::Map { key_type: kb, value_type: &vb });
             let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
-            v["is_map"] = json!(true);
-            v["key_type"] = json!(kb);
-            v["value_type"] = json!(vb);
             let member_type = format!("java.util.Map<{kb}, {vb}>");
-            let init = " = new java.util.LinkedHashMap<>()";
-            (member_type, init.to_owned(), accessors, builder_methods, String::new(), Some((kb.to_owned(), vb)))
+            let init = " = new java.util.LinkedHashMap<>()".to_owned();
+            (
+                members::Shape::Map,
+                member_type,
+                init,
+                accessors,
+                builder_methods,
+                String::new(),
+                Some((kb.to_owned(), vb)),
+            )
         }
         (Label::Repeated, ty) => {
-            v["is_list"] = json!(true);
             let (enum_type, element) = match ty {
                 FieldType::Enum(n) => (Some(names.class_of(n)), "java.lang.Integer".to_owned()),
                 FieldType::Message(n) => (None, names.class_of(n)),
@@ -619,29 +608,23 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
             };
             let m = member(members::Kind::List { enum_type: enum_type.as_deref(), element_type: &element });
             let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
-            v["is_enum"] = json!(enum_type.is_some());
-            if let Some(e) = enum_type {
-                v["enum_type"] = json!(e);
-            }
-            v["element_type"] = json!(element);
             let member_type = format!("java.util.List<{element}>");
-            (member_type, " = new java.util.ArrayList<>()".to_owned(), accessors, builder_methods, element, None)
+            let init = " = new java.util.ArrayList<>()".to_owned();
+            (members::Shape::List, member_type, init, accessors, builder_methods, element, None)
         }
         (label, ty) => {
             let presence = has_presence(*label, ty, proto3);
-            v["is_single"] = json!(true);
-            v["presence"] = json!(presence);
-            let (java, boxed, default, is_enum, enum_type) = match ty {
+            let (java, boxed, default, enum_type) = match ty {
                 FieldType::Scalar(s) => {
                     let (j, b, d) = scalar_types(*s);
-                    (j.to_owned(), b.to_owned(), d.to_owned(), false, String::new())
+                    (j.to_owned(), b.to_owned(), d.to_owned(), None)
                 }
                 FieldType::Enum(n) => {
-                    ("int".to_owned(), "java.lang.Integer".to_owned(), "0".to_owned(), true, names.class_of(n))
+                    ("int".to_owned(), "java.lang.Integer".to_owned(), "0".to_owned(), Some(names.class_of(n)))
                 }
                 FieldType::Message(n) => {
                     let c = names.class_of(n);
-                    (c.clone(), c.clone(), format!("{c}.getDefaultInstance()"), false, String::new())
+                    (c.clone(), c.clone(), format!("{c}.getDefaultInstance()"), None)
                 }
                 FieldType::Map { .. } => unreachable!(),
             };
@@ -661,48 +644,54 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
                 }
                 _ => (default, "0".to_owned()),
             };
-            let nullable_store = presence || matches!(ty, FieldType::Scalar(Scalar::String | Scalar::Bytes));
             let m = member(members::Kind::Single {
                 presence,
                 java_type: &java,
-                enum_type: is_enum.then_some(enum_type.as_str()),
+                enum_type: enum_type.as_deref(),
                 default: &default,
                 enum_default: &enum_default,
-                nullable_store,
+                nullable_store: presence || matches!(ty, FieldType::Scalar(Scalar::String | Scalar::Bytes)),
             });
             let (accessors, builder_methods) = (members::accessors(&m), members::builder_methods(&m));
             // Storage: the primitive without presence, the boxed type (null = unset) with it.
-            let store_type = if presence { boxed } else { java.clone() };
+            let store_type = if presence { boxed } else { java };
             let init = if presence { String::new() } else { format!(" = {default}") };
-            v["enum_default"] = json!(enum_default);
-            v["store_type"] = json!(store_type);
-            v["java_type"] = json!(java);
-            v["default"] = json!(default);
-            v["is_enum"] = json!(is_enum);
-            v["enum_type"] = json!(enum_type);
-            v["nullable_store"] = json!(nullable_store);
-            (store_type, init, accessors, builder_methods, String::new(), None)
+            (members::Shape::Single, store_type, init, accessors, builder_methods, String::new(), None)
         }
     };
     let key = (m.full_name.clone(), f.number);
     let wire =
         codec::Wire { group: names.groups.contains(&key), packed: names.packed.get(&key).copied().unwrap_or(proto3) };
     let class = |n: &str| names.class_of(n);
-    let map_types = map_types.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-    let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_types, &siblings, &class);
-    v["member_type"] = json!(member_type);
-    v["builder_init"] = json!(builder_init);
-    let check_message = v["check_message"].as_bool().unwrap_or(false);
-    let (shape, check_type) = match f.label {
-        Label::Map => (members::Shape::Map, map_types.map(|(_, v)| v.to_owned())),
-        Label::Repeated => (members::Shape::List, Some(element)),
-        _ => (members::Shape::Single, Some(String::new())),
+    let map_refs = map_types.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+    let codec = codec::field_codec(model, f, proto3, wire, &var, &element, map_refs, &siblings, &class);
+    let view = json!({
+        "proto_name": f.name,
+        "number": f.number,
+        "stem": stem,
+        "var": var,
+        "member_type": member_type,
+        "kind": match shape { members::Shape::Single => "single", members::Shape::List => "list", members::Shape::Map => "map" },
+        "doc": doc_lines,
+        "deprecated": f.deprecated,
+    });
+    let check_type = match shape {
+        members::Shape::Map => map_types.map(|(_, v)| v),
+        members::Shape::List => Some(element),
+        members::Shape::Single => Some(String::new()),
     };
     let code = members::FieldCode {
+        var,
         number: f.number,
         member_type,
         builder_init,
-        from_dynamic: v["from_dynamic"].as_str().unwrap_or("null").to_owned(),
+        from_dynamic: from_dynamic(
+            names,
+            match &f.ty {
+                FieldType::Map { value, .. } => value,
+                t => t,
+            },
+        ),
         shape,
         required: f.label == Label::Required,
         check_type: check_type.filter(|_| check_message),
@@ -711,9 +700,8 @@ fn field_view(names: &Names<'_>, m: &Message, f: &Field, stem: &str, proto3: boo
         size: codec.size,
         write: codec.write,
         read: codec.read,
-        var,
     };
-    (v, code)
+    (view, code)
 }
 
 /// A top-level message's or enum's view as its file's root: the partial renders the file header
