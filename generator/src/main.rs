@@ -344,26 +344,38 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 outputs.push((language, dir, options, set));
             }
             // Languages are independent: render them on all cores, then report in language order.
-            let model = &model;
             let jobs: Vec<_> = outputs.iter().map(|(language, _, options, set)| (*language, options, set)).collect();
-            let rendered = generate_all(model, &jobs);
+            let rendered = generate_all(&model, &jobs);
+            // The model is not needed any more, and freeing its millions of small allocations
+            // one by one would only delay the exit: the OS takes the memory back at once.
+            std::mem::forget(model);
             let mut generated = Vec::new();
             for ((language, dir, _, _), files) in outputs.into_iter().zip(rendered) {
                 generated.push((language, dir, files?));
             }
             let outputs = generated;
             let mut clean = true;
-            for (language, dir, files) in outputs {
-                if check {
-                    let drift = output::check(&dir, &files)?;
+            if check {
+                for (language, dir, files) in &outputs {
+                    let drift = output::check(dir, files)?;
                     if drift.is_clean() {
                         println!("{language}: {} is up to date ({} files)", dir.display(), files.len());
                     } else {
                         clean = false;
                         println!("{language}: {} is out of date:\n{drift}", dir.display());
                     }
-                } else {
-                    let report = output::write(&dir, &files)?;
+                }
+            } else {
+                // Each language into its own directory, all at once (most of writing is the
+                // kernel copying text into files, which runs on every core); reported, and the
+                // first error returned, in language order.
+                let reports: Vec<_> = std::thread::scope(|scope| {
+                    let writers: Vec<_> =
+                        outputs.iter().map(|(_, dir, files)| scope.spawn(move || output::write(dir, files))).collect();
+                    writers.into_iter().map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+                });
+                for ((language, dir, files), report) in outputs.iter().zip(reports) {
+                    let report = report?;
                     println!(
                         "{language}: wrote {} of {} files to {}{}",
                         report.written.len(),
@@ -377,6 +389,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     );
                 }
             }
+            // As the model: the generated files are freed by the OS at exit.
+            std::mem::forget(outputs);
             if !clean {
                 println!("run `micro-gen sdk --lang all` to regenerate");
             }

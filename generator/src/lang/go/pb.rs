@@ -1747,58 +1747,62 @@ fn read_varint(b: &[u8], i: &mut usize) -> u64 {
     v
 }
 
-fn write_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// Re-encodes a descriptor message with its fields in field-number order (stable), recursively,
 /// as Go's deterministic marshal writes them (prost writes declaration order).
 fn canonical(b: &[u8], kind: Kind) -> Vec<u8> {
-    let mut fields: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut out = Vec::with_capacity(b.len());
+    canonical_into(b, kind, &mut out);
+    out
+}
+
+/// [`canonical`], appending to `out`. Reordering fields keeps every field's encoding and so every
+/// message's length: each field is copied from `b` as it is (its tag and length prefix included),
+/// except that a message field's payload is itself written in order.
+fn canonical_into(b: &[u8], kind: Kind, out: &mut Vec<u8>) {
+    // (field number, start of the field, start of a message payload to reorder, end)
+    let mut fields: Vec<(u64, usize, Option<(usize, Kind)>, usize)> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let start = i;
         let key = read_varint(b, &mut i);
         let (number, wt) = (key >> 3, key & 7);
-        let encoded = match wt {
+        let child = match wt {
             0 => {
                 read_varint(b, &mut i);
-                b[start..i].to_vec()
+                None
             }
             1 => {
                 i += 8;
-                b[start..i].to_vec()
+                None
             }
             5 => {
                 i += 4;
-                b[start..i].to_vec()
+                None
             }
             2 => {
                 let len = read_varint(b, &mut i) as usize;
-                let payload = &b[i..i + len];
+                let payload = i;
                 i += len;
-                match child(kind, number) {
-                    Some(k) => {
-                        let inner = canonical(payload, k);
-                        let mut e = Vec::new();
-                        write_varint(&mut e, key);
-                        write_varint(&mut e, inner.len() as u64);
-                        e.extend(inner);
-                        e
-                    }
-                    None => b[start..i].to_vec(),
-                }
+                child(kind, number).map(|k| (payload, k))
             }
-            _ => b[start..].to_vec(),
+            // Descriptors hold no groups: keep anything else, and the rest, as it is.
+            _ => {
+                i = b.len();
+                None
+            }
         };
-        fields.push((number, encoded));
+        fields.push((number, start, child, i.min(b.len())));
     }
-    fields.sort_by_key(|(n, _)| *n);
-    fields.into_iter().flat_map(|(_, e)| e).collect()
+    fields.sort_by_key(|&(n, ..)| n);
+    for (_, start, child, end) in fields {
+        match child {
+            Some((payload, k)) => {
+                out.extend_from_slice(&b[start..payload]);
+                canonical_into(&b[payload..end], k, out);
+            }
+            None => out.extend_from_slice(&b[start..end]),
+        }
+    }
 }
 
 /// Renders `<stem>_grpc.pb.go` for a file with services.
