@@ -1759,8 +1759,15 @@ fn canonical(b: &[u8], kind: Kind) -> Vec<u8> {
 /// message's length: each field is copied from `b` as it is (its tag and length prefix included),
 /// except that a message field's payload is itself written in order.
 fn canonical_into(b: &[u8], kind: Kind, out: &mut Vec<u8>) {
-    // (field number, start of the field, start of a message payload to reorder, end)
-    let mut fields: Vec<(u64, usize, Option<(usize, Kind)>, usize)> = Vec::new();
+    /// A field of `b`: its number, where it starts and ends, and where its payload starts when it
+    /// is a message to put in order too.
+    struct Range {
+        number: u64,
+        start: usize,
+        child: Option<(usize, Kind)>,
+        end: usize,
+    }
+    let mut fields: Vec<Range> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let start = i;
@@ -1791,10 +1798,10 @@ fn canonical_into(b: &[u8], kind: Kind, out: &mut Vec<u8>) {
                 None
             }
         };
-        fields.push((number, start, child, i.min(b.len())));
+        fields.push(Range { number, start, child, end: i.min(b.len()) });
     }
-    fields.sort_by_key(|&(n, ..)| n);
-    for (_, start, child, end) in fields {
+    fields.sort_by_key(|f| f.number);
+    for Range { start, child, end, .. } in fields {
         match child {
             Some((payload, k)) => {
                 out.extend_from_slice(&b[start..payload]);
