@@ -62,12 +62,12 @@ impl Language {
     /// costliest first so the cheap ones fill the cores at the end.
     pub fn relative_cost(self) -> usize {
         match self {
-            Language::Rust => 32,
-            Language::Java => 30,
-            Language::Python => 8,
-            Language::Ts => 7,
-            Language::Go => 7,
-            Language::Ruby => 1,
+            Language::Rust => 24,
+            Language::Java => 17,
+            Language::Go => 6,
+            Language::Python => 5,
+            Language::Ts => 4,
+            Language::Ruby => 2,
         }
     }
 
