@@ -399,6 +399,11 @@ fn json_helper(
 mod tests {
     use super::*;
 
+    /// A plan of `files/` templates only: `root` as their context, `__pkg__` as `package_dir`.
+    fn plan_of(root: Value, package_dir: &str) -> Plan {
+        Plan { root, package_dir: package_dir.into(), renders: vec![], files: vec![], formatter: None }
+    }
+
     #[test]
     fn finished_text_is_kept_exactly_when_normalizing_would_not_change_it() {
         let samples = [
@@ -445,16 +450,13 @@ mod tests {
             "- {{name}} ({{@index}})\n{{#each kids}}\n{{embed \"item\" indent=\"  \"~}}\n{{/each}}\n".into(),
         );
         let leaf = |name: &str| serde_json::json!({ "name": name, "kids": [] });
-        let plan = Plan {
-            root: serde_json::json!({ "items": [
+        let plan = plan_of(
+            serde_json::json!({ "items": [
                 { "name": "a", "kids": [leaf("b"), { "name": "c", "kids": [leaf("d")] }] },
                 leaf("e"),
             ] }),
-            package_dir: "p".into(),
-            renders: vec![],
-            files: vec![],
-            formatter: None,
-        };
+            "p",
+        );
         let files = render(&set, &plan).unwrap();
         assert_eq!(files[0].contents, "- a (0)\n  - b (0)\n  - c (1)\n    - d (0)\n- e (1)\nend\n");
         // The same tree through handlebars' own partial include.
@@ -473,13 +475,7 @@ mod tests {
     fn strict_mode_rejects_missing_values() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/a.txt.hbs".into(), "{{nope}}".into());
-        let plan = Plan {
-            root: serde_json::json!({}),
-            package_dir: "p".into(),
-            renders: vec![],
-            files: vec![],
-            formatter: None,
-        };
+        let plan = plan_of(serde_json::json!({}), "p");
         assert!(render(&set, &plan).unwrap_err().is_template());
     }
 
@@ -487,13 +483,7 @@ mod tests {
     fn no_html_escaping_and_pkg_placeholder() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/src/__pkg__/a.py.hbs".into(), "x = {{v}}  \n\n\n\n\ny\n\n".into());
-        let plan = Plan {
-            root: serde_json::json!({"v": "<a & 'b'>"}),
-            package_dir: "micro".into(),
-            renders: vec![],
-            files: vec![],
-            formatter: None,
-        };
+        let plan = plan_of(serde_json::json!({"v": "<a & 'b'>"}), "micro");
         let files = render(&set, &plan).unwrap();
         assert_eq!(files[0].path, "src/micro/a.py");
         assert_eq!(files[0].contents, "x = <a & 'b'>\n\n\ny\n");
@@ -503,13 +493,7 @@ mod tests {
     fn lines_helper_prefixes_and_trims() {
         let mut set = TemplateSet::default();
         set.sources.insert("files/a.hbs".into(), "{{lines doc prefix=\" * \" indent=\"  \"}}".into());
-        let plan = Plan {
-            root: serde_json::json!({"doc": ["a", "", "b"]}),
-            package_dir: "p".into(),
-            renders: vec![],
-            files: vec![],
-            formatter: None,
-        };
+        let plan = plan_of(serde_json::json!({"doc": ["a", "", "b"]}), "p");
         assert_eq!(render(&set, &plan).unwrap()[0].contents, "   * a\n   *\n   * b\n");
         // A multi-line string gives the same lines as the array of them.
         let plan = Plan { root: serde_json::json!({"doc": "a\n\nb \n"}), ..plan };

@@ -87,6 +87,9 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
     let generator = generator_name();
     // Each proto file's Go files depend only on the (read-only) universe: made on all cores.
     let sources: Vec<_> = set.iter().filter(|f| !f.name().starts_with("google/protobuf/")).collect();
+    // Each file's descriptor without source info, as the model encoded it.
+    let descriptors: HashMap<&str, &[u8]> =
+        model.files.iter().map(|f| (f.name.as_str(), f.descriptor.as_slice())).collect();
     let per_file = parallel_map(
         sources,
         |f| f.message_type.len() + f.service.len(),
@@ -95,7 +98,10 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
             let dir = packages[f.name()].import_path.strip_prefix(&format!("{module}/")).unwrap_or("gen").to_owned();
             let base = f.name().rsplit('/').next().unwrap_or_default();
             let stem = base.strip_suffix(".proto").unwrap_or(base);
-            let mut out = vec![GeneratedFile::new(format!("{dir}/{stem}.pb.go"), pb::pb_go(&universe, f, &generator))?];
+            let mut out = vec![GeneratedFile::new(
+                format!("{dir}/{stem}.pb.go"),
+                pb::pb_go(&universe, f, descriptors[f.name()], &generator),
+            )?];
             if let Some(text) = pb::grpc_go(&universe, f, &generator) {
                 out.push(GeneratedFile::new(format!("{dir}/{stem}_grpc.pb.go"), text)?);
             }

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prost::Message as _;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::source_code_info::Location;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto};
@@ -967,7 +966,8 @@ impl<'u, 'a> Gen<'u, 'a> {
 }
 
 /// Renders `<stem>.pb.go` for a file.
-pub(super) fn pb_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str) -> String {
+/// `descriptor` is the file's encoded descriptor without source info ([`crate::model::File::descriptor`]).
+pub(super) fn pb_go(u: &Universe<'_>, f: &FileDescriptorProto, descriptor: &[u8], generator: &str) -> String {
     let mut g = Gen::new(u, f);
     let fv = file_var(f.name());
     let (enums, msgs) = g.flatten();
@@ -989,7 +989,7 @@ pub(super) fn pb_go(u: &Universe<'_>, f: &FileDescriptorProto, generator: &str) 
     }
     let exts = extensions(u, f);
     gen_extensions(&mut g, &exts, &fv, &mut body);
-    gen_reflect(&mut g, &enums, &msgs, &exts, &fv, &mut body);
+    gen_reflect(&mut g, &enums, &msgs, &exts, &fv, descriptor, &mut body);
 
     let mut out = g.header(
         "protoc-gen-go",
@@ -1492,6 +1492,7 @@ fn gen_reflect(
     msgs: &[MsgInfo<'_>],
     exts: &[ExtInfo<'_>],
     fv: &str,
+    descriptor: &[u8],
     body: &mut String,
 ) {
     let f = g.f;
@@ -1499,7 +1500,7 @@ fn gen_reflect(
     body.push_str(&format!("var File_{fv} {fd_ty}\n\n"));
     // The raw descriptor: the file without source info, fields in number order (as Go's
     // deterministic marshal writes them), split after every 0x0a byte.
-    let raw = canonical(&crate::model::without_source_info(f).encode_to_vec(), Kind::File);
+    let raw = canonical(descriptor, Kind::File);
     body.push_str(&format!("const file_{fv}_rawDesc = \"\" +\n"));
     let parts: Vec<&[u8]> = raw.split_inclusive(|b| *b == b'\n').collect();
     for (i, p) in parts.iter().enumerate() {
