@@ -6,8 +6,12 @@
 //! - `src/gen/<package>.rs`, one file per proto package (`store` → `src/gen/store.rs`,
 //!   `acme.shop.v1` → `src/gen/acme/shop/v1.rs`, parent modules declaring their children): what
 //!   prost-build and tonic-prost-build generate for the package, run on the model's descriptor
-//!   set (no protoc) through `prost_build::Config::generate`, in memory, formatted by
-//!   prettyplease. Clients are built without tonic's transport constructors (`connect` would clash
+//!   set (no protoc) through `prost_build::Config::generate`, in memory, in prost-build's own
+//!   layout (its `format` option off: rustfmt-like, indented, one field per line; tonic's code is
+//!   formatted by tonic-prost-build with prettyplease). Re-parsing 50 MB of prost's code with syn
+//!   to print it again with prettyplease was a fifth of the CPU time of `sdk --lang all` on a
+//!   10,000-message set, for short derive lists wrapped one trait per line and lines over 100
+//!   columns wrapped. Clients are built without tonic's transport constructors (`connect` would clash
 //!   with an rpc named `Connect`, as `network.Network` has); client modules sit behind the crate
 //!   feature `client`, server modules behind `server`.
 //! - `src/gen/mod.rs` (template `proto/gen_mod.rs.hbs`): the module tree, mounted as the crate's
@@ -142,9 +146,10 @@ impl ServiceGenerator for Capture {
 }
 
 /// The item standing for service `index` (in generation order) in a module's code until tonic's
-/// code for it replaces it: an item macro call, which prettyplease prints as this one line at
-/// the start of a line, and which prost-build's output cannot contain otherwise (proto text only
-/// reaches it inside doc attributes and string literals).
+/// code for it replaces it: an item macro call, written by [`Capture`] as this one line at the
+/// start of a line (services are items of their package's module, which prost-build does not
+/// indent), and which prost-build's output cannot contain otherwise (proto text only reaches it
+/// inside doc comments and string literals).
 fn service_placeholder(index: usize) -> String {
     format!("__micro_gen_service!({index});")
 }
@@ -173,8 +178,8 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
     let seen = Rc::new(RefCell::new(Vec::new()));
     let renames = Rc::new(RefCell::new(renamed.renames.clone()));
     let mut config = prost_build::Config::new();
-    // prost-build would format every module in turn on this thread, tonic's code included (which
-    // tonic already formatted); below, only prost's code is formatted, on all cores.
+    // prost-build's code is kept as prost-build lays it out (see the module docs); tonic's is
+    // formatted by tonic-prost-build.
     config.format(false);
     config.service_generator(Box::new(Capture {
         seen: seen.clone(),
@@ -200,9 +205,8 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
         .collect();
     let services = seen.borrow().clone();
     let renames = renames.borrow().clone();
-    // tonic's code for each service (tonic formats it with prettyplease itself), then each
-    // module's prost code formatted as prost-build's `format` option would, with the services'
-    // code put in place of their placeholders. Both on all cores.
+    // tonic's code for each service (tonic formats it with prettyplease itself), on all cores,
+    // then put in place of the services' placeholders in each module's code.
     let service_code = parallel_map(
         services.clone(),
         |s| s.methods.len(),
@@ -215,35 +219,39 @@ fn run_prost(model: &Model) -> Result<(Modules, Vec<prost_build::Service>, Vec<r
     let modules = parallel_map(
         generated,
         |(_, code)| code.len(),
-        |(parts, code)| {
-            let file = syn::parse_file(&code).map_err(|e| {
-                Error::invalid(format!(
-                    "prost-build generated code for module '{}' that does not parse: {e}",
-                    parts.join("::")
-                ))
-            })?;
-            drop(code);
-            let formatted = prettyplease::unparse(&file);
-            drop(file);
-            Ok((parts, renamed.restore(splice_services(&formatted, &service_code))))
-        },
+        |(parts, code)| Ok((parts, renamed.restore(lay_out(&code, &service_code)))),
     )?;
     Ok((modules.into_iter().collect(), services, renames))
 }
 
-/// `code` with every [`service_placeholder`] line replaced by that service's code.
-fn splice_services(code: &str, service_code: &[String]) -> String {
+/// `code`, a module as prost-build wrote it, with every [`service_placeholder`] line replaced by
+/// that service's code, and the braces of an empty message closed on its line
+/// (`pub struct Empty {}`, as rustfmt writes it; prost-build puts the `}` on the next line).
+fn lay_out(code: &str, service_code: &[String]) -> String {
     let mut out = String::with_capacity(code.len());
-    for line in code.split_inclusive('\n') {
+    let mut lines = code.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
         let index = line
             .trim_end_matches('\n')
             .strip_prefix("__micro_gen_service!(")
             .and_then(|rest| rest.strip_suffix(");"))
             .and_then(|n| n.parse::<usize>().ok());
-        match index.and_then(|i| service_code.get(i)) {
-            Some(text) => out.push_str(text),
-            None => out.push_str(line),
+        if let Some(text) = index.and_then(|i| service_code.get(i)) {
+            out.push_str(text);
+            continue;
         }
+        let item = line.trim_start_matches(' ');
+        let indent = &line[..line.len() - item.len()];
+        if item.starts_with("pub struct ") && item.ends_with(" {\n") {
+            let close = lines.peek().and_then(|next| next.strip_prefix(indent)).filter(|rest| rest.trim_end() == "}");
+            if let Some(close) = close {
+                out.push_str(line.trim_end_matches('\n'));
+                out.push_str(close);
+                lines.next();
+                continue;
+            }
+        }
+        out.push_str(line);
     }
     out
 }
@@ -760,6 +768,18 @@ mod tests {
         let err = check_rust("src/b.rs", "fn ok() {}\nfn broken( {\n".into()).unwrap_err();
         assert!(err.is_template());
         assert!(err.to_string().contains("src/b.rs") && err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn modules_get_their_services_and_empty_messages_close_on_their_line() {
+        let code = "/// A.\n#[derive(Clone)]\npub struct A {\n}\n/// pub struct D {\npub struct B {\n    pub x: i32,\n}\n\
+                    __micro_gen_service!(1);\npub mod b {\n    pub struct C {\n    }\n}\n__micro_gen_service!(7);\npub struct E {\n}";
+        let services = ["zero\n".to_owned(), "pub mod s_client {}\n".to_owned()];
+        assert_eq!(
+            lay_out(code, &services),
+            "/// A.\n#[derive(Clone)]\npub struct A {}\n/// pub struct D {\npub struct B {\n    pub x: i32,\n}\n\
+             pub mod s_client {}\npub mod b {\n    pub struct C {}\n}\n__micro_gen_service!(7);\npub struct E {}"
+        );
     }
 
     #[test]

@@ -338,6 +338,8 @@ struct MessageView {
     index_args: String,
     doc: Vec<String>,
     members: Vec<MemberView>,
+    /// The message type's members as TypeScript (see [`members_code`]), without the final newline.
+    members_code: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -355,6 +357,63 @@ struct CaseView {
     case: String,
     ts_type: String,
     doc: Vec<String>,
+}
+
+/// Appends `lines` as the lines of a doc comment, each after `prefix` and trimmed at the end (a
+/// blank line is `prefix` trimmed), one per line, each ending in a newline.
+fn push_doc(out: &mut String, lines: &[String], prefix: &str) {
+    for text in lines {
+        let text = text.trim_end();
+        if text.is_empty() {
+            out.push_str(prefix.trim_end());
+        } else {
+            out.push_str(prefix);
+            out.push_str(text);
+        }
+        out.push('\n');
+    }
+}
+
+/// The members of a message's type, each with its doc comment and followed by a blank line, as
+/// `pb.ts.hbs` places them (`{{members_code}}`): a field as `name?: type;`, a oneof as the union
+/// of its cases (`{ value: T; case: "c" } | ... | { case: undefined; value?: undefined }`), the
+/// shape protoc-gen-es gives. Joined here rather than by `{{#each}}` loops in the template, which
+/// cost microseconds per element on proto sets with tens of thousands of fields.
+fn members_code(members: &[MemberView]) -> String {
+    let mut out = String::with_capacity(members.len() * 160);
+    for m in members {
+        out.push_str("  /**\n");
+        push_doc(&mut out, &m.doc, "   * ");
+        out.push_str("   */\n  ");
+        out.push_str(&m.name);
+        if m.is_oneof {
+            out.push_str(": ");
+            for c in &m.cases {
+                out.push_str("{\n");
+                if !c.doc.is_empty() {
+                    out.push_str("    /**\n");
+                    push_doc(&mut out, &c.doc, "     * ");
+                    out.push_str("     */\n");
+                }
+                out.push_str("    value: ");
+                out.push_str(&c.ts_type);
+                out.push_str(";\n    case: \"");
+                out.push_str(&c.case);
+                out.push_str("\";\n  } | ");
+            }
+            out.push_str("{ case: undefined; value?: undefined };\n");
+        } else {
+            if m.optional {
+                out.push('?');
+            }
+            out.push_str(": ");
+            out.push_str(&m.ts_type);
+            out.push_str(";\n");
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end_matches('\n').len());
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -619,6 +678,7 @@ fn file_view(model: &Model, file: &File) -> FileView {
                 type_name: m.full_name.clone(),
                 index_args: index_args(&m.index_path),
                 doc: doc(&m.comments, m.deprecated, format!("@generated from message {}", m.full_name)),
+                members_code: members_code(&members),
                 members,
             });
             walk(&m.messages, &m.enums, resolver, scope, messages, enums);

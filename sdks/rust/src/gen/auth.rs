@@ -61,10 +61,7 @@ pub struct Account {
     pub r#type: ::prost::alloc::string::String,
     /// Arbitrary key/value metadata attached to the account.
     #[prost(map = "string, string", tag = "4")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Scopes granted to the account, for example "admin" or "service".
     #[prost(string, repeated, tag = "5")]
     pub scopes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
@@ -104,10 +101,7 @@ pub struct GenerateRequest {
     pub id: ::prost::alloc::string::String,
     /// Key/value metadata to attach to the account.
     #[prost(map = "string, string", tag = "3")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Scopes to grant to the account, for example "admin".
     #[prost(string, repeated, tag = "4")]
     pub scopes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,

@@ -35,10 +35,7 @@ pub struct SubscribeRequest {
 pub struct Message {
     /// Message headers (metadata), such as the content type.
     #[prost(map = "string, string", tag = "1")]
-    pub header: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub header: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Message payload, as raw bytes.
     #[prost(bytes = "vec", tag = "2")]
     pub body: ::prost::alloc::vec::Vec<u8>,

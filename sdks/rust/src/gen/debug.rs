@@ -76,10 +76,7 @@ pub struct Record {
     pub timestamp: i64,
     /// Key/value metadata attached to the record, such as the log level.
     #[prost(map = "string, string", tag = "2")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// The log message.
     #[prost(string, tag = "3")]
     pub message: ::prost::alloc::string::String,
@@ -121,10 +118,7 @@ pub struct Span {
     pub duration: u64,
     /// Key/value metadata attached to the span.
     #[prost(map = "string, string", tag = "7")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Whether the span records an inbound or an outbound request.
     #[prost(enumeration = "SpanType", tag = "8")]
     pub r#type: i32,

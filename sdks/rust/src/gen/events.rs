@@ -15,10 +15,7 @@ pub struct PublishRequest {
     pub topic: ::prost::alloc::string::String,
     /// Key/value metadata attached to the event.
     #[prost(map = "string, string", tag = "2")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Event payload, as raw bytes (usually JSON).
     #[prost(bytes = "vec", tag = "3")]
     pub payload: ::prost::alloc::vec::Vec<u8>,
@@ -67,10 +64,7 @@ pub struct Event {
     pub topic: ::prost::alloc::string::String,
     /// Key/value metadata attached to the event.
     #[prost(map = "string, string", tag = "3")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Event payload, as raw bytes.
     #[prost(bytes = "vec", tag = "4")]
     pub payload: ::prost::alloc::vec::Vec<u8>,

@@ -131,10 +131,7 @@ pub struct Node {
     pub network: ::prost::alloc::string::String,
     /// Key/value metadata attached to the node.
     #[prost(map = "string, string", tag = "4")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Current status of the node.
     #[prost(message, optional, tag = "5")]
     pub status: ::core::option::Option<Status>,

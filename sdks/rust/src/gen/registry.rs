@@ -18,10 +18,7 @@ pub struct Service {
     pub version: ::prost::alloc::string::String,
     /// Key/value metadata attached to the service.
     #[prost(map = "string, string", tag = "3")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Endpoints (handler methods) the service exposes.
     #[prost(message, repeated, tag = "4")]
     pub endpoints: ::prost::alloc::vec::Vec<Endpoint>,
@@ -47,10 +44,7 @@ pub struct Node {
     /// Key/value metadata attached to the instance, such as the protocol and
     /// transport it speaks.
     #[prost(map = "string, string", tag = "4")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 /// Endpoint describes one method a service exposes.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -67,10 +61,7 @@ pub struct Endpoint {
     pub response: ::core::option::Option<Value>,
     /// Key/value metadata attached to the endpoint, such as whether it streams.
     #[prost(map = "string, string", tag = "4")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 /// Value describes a request or response type, recursively.
 #[derive(Clone, PartialEq, ::prost::Message)]

@@ -113,10 +113,7 @@ pub struct Route {
     pub metric: i64,
     /// Key/value metadata attached to the route.
     #[prost(map = "string, string", tag = "8")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 /// EventType is the kind of change a routing table event reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]

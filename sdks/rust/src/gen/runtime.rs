@@ -37,10 +37,7 @@ pub struct Namespace {
 pub struct NetworkPolicy {
     /// Labels of the sources allowed ingress by this policy.
     #[prost(map = "string, string", tag = "1")]
-    pub allowedlabels: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub allowedlabels: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Name of the network policy.
     #[prost(string, tag = "2")]
     pub name: ::prost::alloc::string::String,
@@ -94,10 +91,7 @@ pub struct Service {
     /// Key/value metadata of the service, such as its owner, group, start time
     /// and a human-readable status.
     #[prost(map = "string, string", tag = "4")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Lifecycle status: 0 unknown, 1 pending, 2 building, 3 starting,
     /// 4 running, 5 stopping, 6 stopped, 7 error.
     #[prost(int32, tag = "5")]
@@ -129,20 +123,14 @@ pub struct CreateOptions {
     pub namespace: ::prost::alloc::string::String,
     /// Secrets injected into the service, as name to value.
     #[prost(map = "string, string", tag = "8")]
-    pub secrets: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub secrets: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Entrypoint within the source, for example a subdirectory of a
     /// repository.
     #[prost(string, tag = "9")]
     pub entrypoint: ::prost::alloc::string::String,
     /// Volumes to mount, as volume name to mount path.
     #[prost(map = "string, string", tag = "10")]
-    pub volumes: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub volumes: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// Number of instances to run; 0 means the runtime default.
     #[prost(int64, tag = "11")]
     pub instances: i64,
@@ -302,10 +290,7 @@ pub struct LogRecord {
     pub timestamp: i64,
     /// Key/value metadata attached to the record.
     #[prost(map = "string, string", tag = "2")]
-    pub metadata: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub metadata: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// The log message.
     #[prost(string, tag = "3")]
     pub message: ::prost::alloc::string::String,

@@ -128,22 +128,13 @@ pub struct Maps {
     #[prost(map = "bool, string", tag = "11")]
     pub bool_key: ::std::collections::HashMap<bool, ::prost::alloc::string::String>,
     #[prost(map = "string, string", tag = "12")]
-    pub string_key: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub string_key: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(map = "string, message", tag = "13")]
-    pub message_value: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        Scalars,
-    >,
+    pub message_value: ::std::collections::HashMap<::prost::alloc::string::String, Scalars>,
     #[prost(map = "string, enumeration(Color)", tag = "14")]
     pub enum_value: ::std::collections::HashMap<::prost::alloc::string::String, i32>,
     #[prost(map = "string, bytes", tag = "15")]
-    pub bytes_value: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::vec::Vec<u8>,
-    >,
+    pub bytes_value: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::vec::Vec<u8>>,
 }
 /// Messages and enums nested three deep.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -176,17 +167,7 @@ pub mod nested {
         /// Nested message and enum types in `Deeper`.
         pub mod deeper {
             /// An enum nested two messages deep.
-            #[derive(
-                Clone,
-                Copy,
-                Debug,
-                PartialEq,
-                Eq,
-                Hash,
-                PartialOrd,
-                Ord,
-                ::prost::Enumeration
-            )]
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
             #[repr(i32)]
             pub enum Level {
                 /// No level given.
@@ -285,10 +266,7 @@ pub struct WellKnown {
     #[prost(message, repeated, tag = "18")]
     pub timestamps: ::prost::alloc::vec::Vec<::prost_types::Timestamp>,
     #[prost(map = "string, message", tag = "19")]
-    pub values: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost_types::Value,
-    >,
+    pub values: ::std::collections::HashMap<::prost::alloc::string::String, ::prost_types::Value>,
 }
 /// A recursive message: a tree of named nodes.
 #[derive(Clone, PartialEq, ::prost::Message)]

@@ -66,17 +66,7 @@ pub mod order {
         pub unit_price: ::core::option::Option<super::super::super::common::v1::Money>,
     }
     /// How the order was placed.
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum Kind {
         Unspecified = 0,
