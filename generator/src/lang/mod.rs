@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::model::{Model, Service};
+use crate::model::{Model, Service, StreamingKind};
 use crate::render::Plan;
 
 pub mod go;
@@ -193,6 +193,18 @@ pub(crate) fn service_accessors(model: &Model) -> HashMap<String, String> {
 /// the first service by accessor.
 pub(crate) fn example_service(services: &[serde_json::Value]) -> Option<serde_json::Value> {
     services.iter().find(|s| s["full_name"] == "store.Store").or_else(|| services.first()).cloned()
+}
+
+/// A method view (a JSON object) with its streaming kind also as four flags, `unary`,
+/// `server_streaming`, `client_streaming` and `bidi`, of which one is true: templates test
+/// `{{#if unary}}`, which costs a fraction of `{{#if (eq kind "unary")}}` (a helper call) in the
+/// per-method loops of proto sets with thousands of rpcs.
+pub(crate) fn with_kind_flags(mut method: serde_json::Value, kind: StreamingKind) -> serde_json::Value {
+    method["unary"] = (kind == StreamingKind::Unary).into();
+    method["server_streaming"] = (kind == StreamingKind::ServerStreaming).into();
+    method["client_streaming"] = (kind == StreamingKind::ClientStreaming).into();
+    method["bidi"] = (kind == StreamingKind::Bidi).into();
+    method
 }
 
 /// `lines` (a comment's doc lines, already escaped), followed by `note` after a blank line when

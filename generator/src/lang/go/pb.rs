@@ -470,14 +470,16 @@ fn file_var(name: &str) -> String {
     go_sanitized(name)
 }
 
-struct Comments<'a>(HashMap<Vec<i32>, &'a Location>);
+/// A file's source locations by path (the first one of each path), borrowed from the file.
+struct Comments<'a>(HashMap<&'a [i32], &'a Location>);
 
 impl<'a> Comments<'a> {
     fn new(f: &'a FileDescriptorProto) -> Self {
         let mut map = HashMap::new();
         if let Some(info) = &f.source_code_info {
+            map.reserve(info.location.len());
             for loc in &info.location {
-                map.entry(loc.path.clone()).or_insert(loc);
+                map.entry(loc.path.as_slice()).or_insert(loc);
             }
         }
         Comments(map)

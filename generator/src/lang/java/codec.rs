@@ -148,9 +148,23 @@ fn tag(n: i32, wire: u32) -> i32 {
     (((n as u32) << 3) | wire) as i32
 }
 
+/// `head {`, `body`'s lines indented by two spaces, and `}` (no final newline).
 fn block(head: &str, body: &str) -> String {
-    let inner: Vec<String> = body.lines().map(|l| format!("  {l}")).collect();
-    format!("{head} {{\n{}\n}}", inner.join("\n"))
+    let mut out = String::with_capacity(head.len() + body.len() + 32);
+    out.push_str(head);
+    out.push_str(" {\n");
+    let mut empty = true;
+    for line in body.lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+        empty = false;
+    }
+    if empty {
+        out.push('\n');
+    }
+    out.push('}');
+    out
 }
 
 /// The codec statements of one field: (size, write, read cases). `var` is the field's storage

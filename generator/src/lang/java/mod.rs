@@ -510,29 +510,34 @@ fn field_methods(f: &Field, stem: &str) -> Vec<String> {
 /// `getItemsCount28()`), or the case getter of a oneof (`getSwitchCase()`).
 fn field_stems(m: &Message) -> Vec<String> {
     let stems: Vec<String> = m.fields.iter().map(|f| property_stem(&f.name)).collect();
-    let methods: Vec<BTreeSet<String>> =
-        m.fields.iter().zip(&stems).map(|(f, s)| field_methods(f, s).into_iter().collect()).collect();
+    let methods: Vec<Vec<String>> = m.fields.iter().zip(&stems).map(|(f, s)| field_methods(f, s)).collect();
     let oneof_getters: BTreeSet<String> = oneof_stems(m).iter().map(|s| format!("get{s}Case")).collect();
-    let mut conflict = vec![false; stems.len()];
-    for i in 0..stems.len() {
-        if !methods[i].is_disjoint(&oneof_getters) {
-            conflict[i] = true;
+    // How many fields declare each method (a field's methods are distinct), the oneofs' case
+    // getters counting as one more: a field conflicts when one of its methods has two owners.
+    let mut owners: HashMap<&str, usize> = HashMap::new();
+    for name in methods.iter().flatten().chain(&oneof_getters) {
+        *owners.entry(name.as_str()).or_default() += 1;
+    }
+    let mut conflict: Vec<bool> = methods.iter().map(|ms| ms.iter().any(|name| owners[name.as_str()] > 1)).collect();
+    // protoc's own rule (`IsConflicting`) also numbers a repeated `x` against a singular
+    // `x_count` or `x_list`, whose getters protoc's API would share.
+    let repeated = |f: &Field| matches!(f.label, Label::Repeated | Label::Map);
+    let mut singular: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in m.fields.iter().enumerate() {
+        if !repeated(f) {
+            singular.entry(stems[i].as_str()).or_default().push(i);
         }
-        for j in i + 1..stems.len() {
-            // protoc's own rule (`IsConflicting`) also numbers a repeated `x` against a singular
-            // `x_count` or `x_list`, whose getters protoc's API would share.
-            let (a, b) = (&m.fields[i], &m.fields[j]);
-            let repeated = |f: &Field| matches!(f.label, Label::Repeated | Label::Map);
-            let protoc_rule =
-                |r: usize, o: usize| [format!("{}Count", stems[r]), format!("{}List", stems[r])].contains(&stems[o]);
-            let protoc = match (repeated(a), repeated(b)) {
-                (true, false) => protoc_rule(i, j),
-                (false, true) => protoc_rule(j, i),
-                _ => false,
-            };
-            if stems[i] == stems[j] || protoc || !methods[i].is_disjoint(&methods[j]) {
-                conflict[i] = true;
-                conflict[j] = true;
+    }
+    for (r, f) in m.fields.iter().enumerate() {
+        if !repeated(f) {
+            continue;
+        }
+        for suffix in ["Count", "List"] {
+            if let Some(others) = singular.get(format!("{}{suffix}", stems[r]).as_str()) {
+                conflict[r] = true;
+                for &o in others {
+                    conflict[o] = true;
+                }
             }
         }
     }

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{ascii_literal, example_service, generator_name, parallel_map, service_accessors, with_deprecation};
+use crate::lang::{
+    ascii_literal, example_service, generator_name, parallel_map, service_accessors, with_deprecation, with_kind_flags,
+};
 use crate::model::{Comments, Enum, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -490,6 +492,7 @@ struct StubSections {
 fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
     let mut fields = Vec::new();
     let mut sections = StubSections::default();
+    let mut consts: Vec<String> = Vec::new();
     for f in &m.fields {
         if !is_stub_field(&f.name) {
             continue; // not expressible as an attribute; reachable with getattr()
@@ -535,7 +538,10 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
         };
         // `foo_bar` and `fooBar` share one constant (the runtime sets it twice).
         let number_const = format!("{}_FIELD_NUMBER", f.name.to_uppercase());
-        let first_const = !fields.iter().any(|g: &Value| g["number_const"] == number_const.as_str());
+        let first_const = !consts.contains(&number_const);
+        if first_const {
+            consts.push(number_const.clone());
+        }
         if first_const {
             sections.consts.push_str(&format!("    {number_const}: _ClassVar[_builtins.int]\n"));
         }
@@ -615,7 +621,8 @@ fn client_view(
             .iter()
             .map(|m| {
                 let name = allocate(member_name(&m.name), &mut taken_methods);
-                json!({
+                with_kind_flags(
+json!({
                     "name": name,
                     "proto_name": m.name,
                     "path": format!("/{}/{}", s.full_name, m.name),
@@ -631,7 +638,7 @@ fn client_view(
                     "output_name": classes.path(model, &m.output).join("."),
                     "messages_module": format!("{IMPORT_NAME}.{}", module_segments(&model.type_info(&m.input).file, "_pb2").join(".")),
                     "doc": doc(&m.comments, m.deprecated),
-                })
+                }), m.kind)
             })
             .collect();
         let (client_class, async_client_class) = loop {

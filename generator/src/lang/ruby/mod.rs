@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::lang::{ascii_literal, example_service, generator_name, service_accessors, with_deprecation};
+use crate::lang::{
+    ascii_literal, example_service, generator_name, service_accessors, with_deprecation, with_kind_flags,
+};
 use crate::model::{Comments, Enum, File, Message, Model, StreamingKind};
 use crate::render::Plan;
 
@@ -470,15 +472,18 @@ fn client_view(names: &Names<'_>, file: &File, path: &str, svc: &str, accessors:
                 while !taken.insert(name.clone()) {
                     name.push('_');
                 }
-                json!({
-                    "name": name,
-                    "proto_name": m.name,
-                    "path": format!("/{}/{}", s.full_name, m.name),
-                    "kind": kind(m.kind),
-                    "input": names.type_ref(&m.input),
-                    "output": names.type_ref(&m.output),
-                    "doc": doc(&m.comments, m.deprecated),
-                })
+                with_kind_flags(
+                    json!({
+                        "name": name,
+                        "proto_name": m.name,
+                        "path": format!("/{}/{}", s.full_name, m.name),
+                        "kind": kind(m.kind),
+                        "input": names.type_ref(&m.input),
+                        "output": names.type_ref(&m.output),
+                        "doc": doc(&m.comments, m.deprecated),
+                    }),
+                    m.kind,
+                )
             })
             .collect();
         services.push(json!({

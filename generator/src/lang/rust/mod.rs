@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, ErrorKind, Result};
-use crate::lang::{example_service, generator_name, parallel_map, service_accessors};
+use crate::lang::{example_service, generator_name, parallel_map, service_accessors, with_kind_flags};
 use crate::model::{Comments, Model};
 use crate::output::GeneratedFile;
 use crate::render::Plan;
@@ -517,20 +517,23 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
                 .map(|(m, p)| {
                     let input = absolute_type(&package, &p.input_type);
                     let output = absolute_type(&package, &p.output_type);
-                    json!({
-                        "name": p.name,
-                        "proto_name": m.name,
-                        "kind": m.kind,
-                        "path": format!("/{}/{}", service.full_name, m.name),
-                        "input": input,
-                        "output": output,
-                        "input_local": input.strip_prefix("crate::").unwrap_or(&input),
-                        "output_local": output.strip_prefix("crate::").unwrap_or(&output),
-                        "input_public": public_type(&lib, &input),
-                        "output_public": public_type(&lib, &output),
-                        "doc": doc(&m.comments, m.deprecated),
-                        "deprecated": m.deprecated,
-                    })
+                    with_kind_flags(
+                        json!({
+                            "name": p.name,
+                            "proto_name": m.name,
+                            "kind": m.kind,
+                            "path": format!("/{}/{}", service.full_name, m.name),
+                            "input": input,
+                            "output": output,
+                            "input_local": input.strip_prefix("crate::").unwrap_or(&input),
+                            "output_local": output.strip_prefix("crate::").unwrap_or(&output),
+                            "input_public": public_type(&lib, &input),
+                            "output_public": public_type(&lib, &output),
+                            "doc": doc(&m.comments, m.deprecated),
+                            "deprecated": m.deprecated,
+                        }),
+                        m.kind,
+                    )
                 })
                 .collect();
             services.push(json!({

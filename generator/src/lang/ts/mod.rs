@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::config::SdkOptions;
 use crate::error::Result;
-use crate::lang::{escape_block_comment, example_service, generator_name, parallel_map, service_accessors};
+use crate::lang::{
+    escape_block_comment, example_service, generator_name, parallel_map, service_accessors, with_kind_flags,
+};
 use crate::model::{Comments, Enum, Field, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
 
@@ -834,21 +836,24 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
                 let input_shape = input_names.shapes[&m.input].clone();
                 let output = resolver.name(&mut scope, &m.output, false, true);
                 let name = allocate(&client_member(&local_name), &mut taken_methods);
-                json!({
-                    "name": name,
-                    "local_name": local_name,
-                    "proto_name": m.name,
-                    "kind": match m.kind {
-                        StreamingKind::Unary => "unary",
-                        StreamingKind::ServerStreaming => "server_streaming",
-                        StreamingKind::ClientStreaming => "client_streaming",
-                        StreamingKind::Bidi => "bidi",
-                    },
-                    "input_schema": input_schema,
-                    "input": input_shape,
-                    "output": output,
-                    "doc": doc(&m.comments, m.deprecated, format!("Calls `/{}/{}`.", s.full_name, m.name)),
-                })
+                with_kind_flags(
+                    json!({
+                        "name": name,
+                        "local_name": local_name,
+                        "proto_name": m.name,
+                        "kind": match m.kind {
+                            StreamingKind::Unary => "unary",
+                            StreamingKind::ServerStreaming => "server_streaming",
+                            StreamingKind::ClientStreaming => "client_streaming",
+                            StreamingKind::Bidi => "bidi",
+                        },
+                        "input_schema": input_schema,
+                        "input": input_shape,
+                        "output": output,
+                        "doc": doc(&m.comments, m.deprecated, format!("Calls `/{}/{}`.", s.full_name, m.name)),
+                    }),
+                    m.kind,
+                )
             })
             .collect();
         services.push(ClientView {
