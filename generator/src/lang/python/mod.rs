@@ -540,10 +540,8 @@ fn message_view(m: &Message, types: &mut Types<'_>) -> Value {
         let number_const = format!("{}_FIELD_NUMBER", f.name.to_uppercase());
         let first_const = !consts.contains(&number_const);
         if first_const {
-            consts.push(number_const.clone());
-        }
-        if first_const {
             sections.consts.push_str(&format!("    {number_const}: _ClassVar[_builtins.int]\n"));
+            consts.push(number_const.clone());
         }
         sections.attrs.push_str(&format!("    {}: {attr}\n", f.name));
         sections.init_params.push_str(&format!(", {}: {init} = ...", f.name));
@@ -622,23 +620,25 @@ fn client_view(
             .map(|m| {
                 let name = allocate(member_name(&m.name), &mut taken_methods);
                 with_kind_flags(
-json!({
-                    "name": name,
-                    "proto_name": m.name,
-                    "path": format!("/{}/{}", s.full_name, m.name),
-                    "kind": match m.kind {
-                        StreamingKind::Unary => "unary",
-                        StreamingKind::ServerStreaming => "server_streaming",
-                        StreamingKind::ClientStreaming => "client_streaming",
-                        StreamingKind::Bidi => "bidi",
-                    },
-                    "input": types.class(&m.input, false),
-                    "output": types.class(&m.output, false),
-                    "input_name": classes.path(model, &m.input).join("."),
-                    "output_name": classes.path(model, &m.output).join("."),
-                    "messages_module": format!("{IMPORT_NAME}.{}", module_segments(&model.type_info(&m.input).file, "_pb2").join(".")),
-                    "doc": doc(&m.comments, m.deprecated),
-                }), m.kind)
+                    json!({
+                        "name": name,
+                        "proto_name": m.name,
+                        "path": format!("/{}/{}", s.full_name, m.name),
+                        "kind": match m.kind {
+                            StreamingKind::Unary => "unary",
+                            StreamingKind::ServerStreaming => "server_streaming",
+                            StreamingKind::ClientStreaming => "client_streaming",
+                            StreamingKind::Bidi => "bidi",
+                        },
+                        "input": types.class(&m.input, false),
+                        "output": types.class(&m.output, false),
+                        "input_name": classes.path(model, &m.input).join("."),
+                        "output_name": classes.path(model, &m.output).join("."),
+                        "messages_module": format!("{IMPORT_NAME}.{}", module_segments(&model.type_info(&m.input).file, "_pb2").join(".")),
+                        "doc": doc(&m.comments, m.deprecated),
+                    }),
+                    m.kind,
+                )
             })
             .collect();
         let (client_class, async_client_class) = loop {
@@ -713,6 +713,45 @@ mod tests {
                 "setattr(_globals['lambda'], 'assert__', getattr(_globals['lambda'], 'assert'))",
                 "setattr(getattr(_globals['lambda'], 'assert'), 'del_', getattr(getattr(_globals['lambda'], 'assert'), 'del'))",
             ]
+        );
+    }
+
+    #[test]
+    fn stub_classes_declare_each_constant_once_and_every_attribute() {
+        use crate::load::{ProtoSource, load};
+        let proto = r#"
+            syntax = "proto2";
+            package p;
+            message M {
+              optional string foo_bar = 1;
+              repeated int32 FOO_BAR = 2;
+              map<string, M> by_name = 3;
+            }
+            message Empty {}
+        "#;
+        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
+        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let classes = ClassNames::build(&model);
+        let view = pb2_view(&model, &classes, model.file("t.proto").unwrap(), &["p".to_owned()]);
+        let m = &view["messages"][0];
+        assert_eq!(
+            m["field_consts"],
+            "    FOO_BAR_FIELD_NUMBER: _ClassVar[_builtins.int]\n    BY_NAME_FIELD_NUMBER: _ClassVar[_builtins.int]"
+        );
+        assert_eq!(
+            m["field_attrs"],
+            "    foo_bar: _builtins.str\n    FOO_BAR: _containers.RepeatedScalarFieldContainer[_builtins.int]\n    \
+             by_name: _containers.MessageMap[_builtins.str, M]"
+        );
+        assert_eq!(
+            m["init_params"],
+            ", foo_bar: _Optional[_builtins.str] = ..., FOO_BAR: _Optional[_Iterable[_builtins.int]] = ..., \
+             by_name: _Optional[_Mapping[_builtins.str, M]] = ..."
+        );
+        let empty = &view["messages"][1];
+        assert_eq!(
+            (&empty["field_consts"], &empty["field_attrs"], &empty["init_params"]),
+            (&"".into(), &"".into(), &"".into())
         );
     }
 

@@ -8,10 +8,10 @@
 //!   prost-build and tonic-prost-build generate for the package, run on the model's descriptor
 //!   set (no protoc) through `prost_build::Config::generate`, in memory, in prost-build's own
 //!   layout (its `format` option off: rustfmt-like, indented, one field per line; tonic's code is
-//!   formatted by tonic-prost-build with prettyplease). Re-parsing 50 MB of prost's code with syn
-//!   to print it again with prettyplease was a fifth of the CPU time of `sdk --lang all` on a
-//!   10,000-message set, for short derive lists wrapped one trait per line and lines over 100
-//!   columns wrapped. Clients are built without tonic's transport constructors (`connect` would clash
+//!   formatted by tonic-prost-build with prettyplease). Parsing prost's code again with syn to
+//!   print it with prettyplease (50 MB on a 10,000-message set) took a fifth of the CPU time of
+//!   `sdk --lang all`, and changed only where derive lists and lines over 100 columns wrap.
+//!   Clients are built without tonic's transport constructors (`connect` would clash
 //!   with an rpc named `Connect`, as `network.Network` has); client modules sit behind the crate
 //!   feature `client`, server modules behind `server`.
 //! - `src/gen/mod.rs` (template `proto/gen_mod.rs.hbs`): the module tree, mounted as the crate's

@@ -981,6 +981,41 @@ mod tests {
     }
 
     #[test]
+    fn members_are_laid_out_as_protoc_gen_es_does() {
+        let member = |name: &str, ts_type: &str, optional: bool, doc: &[&str]| MemberView {
+            is_oneof: false,
+            name: name.into(),
+            ts_type: ts_type.into(),
+            optional,
+            doc: doc.iter().map(|l| (*l).to_owned()).collect(),
+            cases: Vec::new(),
+        };
+        let case = |case: &str, ts_type: &str, doc: &[&str]| CaseView {
+            case: case.into(),
+            ts_type: ts_type.into(),
+            doc: doc.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let oneof = MemberView {
+            is_oneof: true,
+            cases: vec![
+                case("a", "string", &["A.  ", "", "@generated from field: string a = 2;"]),
+                case("b", "bigint", &[]),
+            ],
+            ..member("choice", "", false, &["@generated from oneof t.M.choice"])
+        };
+        let members = [member("name", "string", true, &["@generated from field: optional string name = 1;"]), oneof];
+        assert_eq!(
+            members_code(&members),
+            "  /**\n   * @generated from field: optional string name = 1;\n   */\n  name?: string;\n\n\
+             \x20 /**\n   * @generated from oneof t.M.choice\n   */\n  choice: {\n\
+             \x20   /**\n     * A.\n     *\n     * @generated from field: string a = 2;\n     */\n\
+             \x20   value: string;\n    case: \"a\";\n  } | {\n    value: bigint;\n    case: \"b\";\n  } | \
+             { case: undefined; value?: undefined };"
+        );
+        assert_eq!(members_code(&[]), "");
+    }
+
+    #[test]
     fn allocation_salts() {
         let mut taken = BTreeSet::new();
         assert_eq!(allocate("A", &mut taken), "A");
