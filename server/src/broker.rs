@@ -55,6 +55,10 @@ pub(crate) const BUFFER: usize = 1024;
 /// The metadata key of the await-subscribers test hook (tests/conformance/README.md).
 pub(crate) const AWAIT_HOOK: &str = "x-micro-test-await-subscribers";
 
+/// The metadata key of its counterpart, which waits until at most N streams are open (for a
+/// case that needs the streams an earlier case closed to be gone at the server).
+pub(crate) const AWAIT_AT_MOST_HOOK: &str = "x-micro-test-await-subscribers-at-most";
+
 /// The longest the await-subscribers hook waits.
 const AWAIT_LIMIT: Duration = Duration::from_secs(10);
 
@@ -90,12 +94,12 @@ impl Presence {
         keys.iter().map(|key| counts.get(*key).copied().unwrap_or(0)).sum()
     }
 
-    /// Waits until at least `n` streams are open under `keys` together, or [`AWAIT_LIMIT`] has
-    /// passed.
-    async fn wait_for(&self, keys: &[&str], n: usize) {
+    /// Waits until the number of streams open under `keys` together satisfies `done`, or
+    /// [`AWAIT_LIMIT`] has passed.
+    async fn wait_for(&self, keys: &[&str], done: impl Fn(usize) -> bool) {
         let mut changed = self.changed.subscribe();
         let deadline = tokio::time::Instant::now() + AWAIT_LIMIT;
-        while self.count(keys) < n {
+        while !done(self.count(keys)) {
             match tokio::time::timeout_at(deadline, changed.changed()).await {
                 Ok(Ok(())) => {}
                 _ => return,
@@ -103,16 +107,23 @@ impl Presence {
         }
     }
 
-    /// Runs the await-subscribers hook: with test hooks on and `x-micro-test-await-subscribers:
-    /// N` in `metadata`, waits (see [`Presence::wait_for`]) for N open streams under `keys`
-    /// together. The call's own deadline is enforced around the handler by the middleware.
+    /// Runs the await-subscribers hooks: with test hooks on, `x-micro-test-await-subscribers: N`
+    /// in `metadata` waits (see [`Presence::wait_for`]) until at least N streams are open under
+    /// `keys` together, and `x-micro-test-await-subscribers-at-most: N` until at most N are (the
+    /// streams of calls a client has ended are counted until the server sees them end). The
+    /// call's own deadline is enforced around the handler by the middleware.
     pub(crate) async fn await_hook(&self, shared: &Shared, metadata: &MetadataMap, keys: &[&str]) {
         if !shared.test_hooks {
             return;
         }
-        let wanted = metadata.get(AWAIT_HOOK).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-        if let Some(n) = wanted {
-            self.wait_for(keys, n).await;
+        let number = |key: &str| -> Option<usize> {
+            metadata.get(key).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+        };
+        if let Some(n) = number(AWAIT_AT_MOST_HOOK) {
+            self.wait_for(keys, |open| open <= n).await;
+        }
+        if let Some(n) = number(AWAIT_HOOK) {
+            self.wait_for(keys, |open| open >= n).await;
         }
     }
 }

@@ -18,7 +18,10 @@
 //!   - `group` set: every consumer of that group on that topic shares one position (a durable
 //!     cursor, kept across reconnects and, with `--data`, restarts: table `events.groups`); each
 //!     event goes to exactly one member of the group, and events published while no member is
-//!     connected are delivered when one connects again. The group's position starts where the
+//!     connected are delivered when one connects again. A member counts as connected until the
+//!     server sees its stream end, which comes a moment after the client ends it: an event that
+//!     reaches a member in that moment is lost with its stream, as with Micro's memory stream. The
+//!     group's position starts where the
 //!     first consumer of the group started (its `offset` rules); later members' `offset` is
 //!     ignored (Micro's memory stream sends each event to one member per group, always the
 //!     latest one, and keeps no position);
