@@ -765,6 +765,13 @@ pub fn json_name(name: &str) -> String {
     out
 }
 
+/// The model of `files` (name, text), loaded from memory; panics on any error. For unit tests.
+#[cfg(test)]
+pub(crate) fn memory_model(files: &[(&str, &str)]) -> Model {
+    let files = files.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect();
+    Model::build(&crate::load::load(&crate::load::ProtoSource::Memory { files }).unwrap()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

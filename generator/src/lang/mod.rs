@@ -207,6 +207,22 @@ pub(crate) fn with_kind_flags(mut method: serde_json::Value, kind: StreamingKind
     method
 }
 
+/// Appends `lines` (a comment's doc lines) each after `prefix` and trimmed at the end, a blank
+/// one as `prefix` trimmed, each ending in a newline: what the `lines` helper renders
+/// (render.rs) on a line of its own, for views that lay out doc comments themselves.
+pub(crate) fn push_doc_lines(out: &mut String, lines: &[String], prefix: &str) {
+    for text in lines {
+        let text = text.trim_end();
+        if text.is_empty() {
+            out.push_str(prefix.trim_end());
+        } else {
+            out.push_str(prefix);
+            out.push_str(text);
+        }
+        out.push('\n');
+    }
+}
+
 /// `lines` (a comment's doc lines, already escaped), followed by `note` after a blank line when
 /// the element is deprecated.
 pub(crate) fn with_deprecation(mut lines: Vec<String>, deprecated: bool, note: &str) -> Vec<String> {

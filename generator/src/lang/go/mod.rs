@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 
 use crate::config::SdkOptions;
 use crate::error::{Error, Result};
-use crate::lang::{example_service, generator_name, parallel_map, service_accessors};
-use crate::model::{Model, StreamingKind};
+use crate::lang::{example_service, generator_name, parallel_map, service_accessors, with_kind_flags};
+use crate::model::Model;
 use crate::output::GeneratedFile;
 use crate::render::Plan;
 
@@ -156,22 +156,21 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
                 while !wrapper_taken.insert(name.clone()) {
                     name.push('_');
                 }
-                methods.push(json!({
-                    "name": name,
-                    "raw_name": raw_name,
-                    "proto_name": m.name,
-                    "kind": m.kind,
-                    "unary": m.kind == StreamingKind::Unary,
-                    "server_streaming": m.kind == StreamingKind::ServerStreaming,
-                    "client_streaming": m.kind == StreamingKind::ClientStreaming,
-                    "bidi": m.kind == StreamingKind::Bidi,
-                    "input": input,
-                    "output": output,
-                    "input_public": input_public,
-                    "output_public": output_public,
-                    "doc": doc(&m.comments.doc_lines(), m.deprecated),
-                    "deprecated": m.deprecated,
-                }));
+                methods.push(with_kind_flags(
+                    json!({
+                        "name": name,
+                        "raw_name": raw_name,
+                        "proto_name": m.name,
+                        "kind": m.kind,
+                        "input": input,
+                        "output": output,
+                        "input_public": input_public,
+                        "output_public": output_public,
+                        "doc": doc(&m.comments.doc_lines(), m.deprecated),
+                        "deprecated": m.deprecated,
+                    }),
+                    m.kind,
+                ));
             }
             services.push(json!({
                 "accessor": field,

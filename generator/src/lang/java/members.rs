@@ -78,14 +78,7 @@ fn line(out: &mut String, parts: &[&str]) {
 fn doc_block(out: &mut String, m: &Member<'_>) {
     if !m.doc.is_empty() {
         out.push_str("  /**\n");
-        for text in m.doc {
-            let text = text.trim_end();
-            if text.is_empty() {
-                out.push_str("   *\n");
-            } else {
-                line(out, &["   * ", text]);
-            }
-        }
+        crate::lang::push_doc_lines(out, m.doc, "   * ");
         out.push_str("   */\n");
     }
     if m.deprecated {

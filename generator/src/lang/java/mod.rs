@@ -965,6 +965,7 @@ fn client_view(names: &Names<'_>, s: &crate::model::Service, base: &str, header:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::memory_model;
 
     #[test]
     fn packages_and_outer_classes() {
@@ -1030,12 +1031,10 @@ mod tests {
 
     #[test]
     fn proto2_files_and_services_without_methods_render() {
-        use crate::load::{ProtoSource, load};
         let source = "syntax = \"proto2\";\npackage p2;\nenum Mode { MODE_A = 1; MODE_B = 2; }\n\
                       message Old {\n  optional int32 count = 1 [default = 7];\n  optional Mode mode = 2;\n\
                       required int64 id = 3;\n}\nservice Nothing {}\nservice Real { rpc Get(Old) returns (Old); }\n";
-        let files = vec![("p2/old.proto".to_owned(), source.to_owned())];
-        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let model = memory_model(&[("p2/old.proto", source)]);
         let templates = crate::render::TemplateSet::embedded("java");
         let out = crate::generate(&model, crate::lang::Language::Java, &SdkOptions::default(), &templates).unwrap();
         let text = |path: &str| out.iter().find(|f| f.path == path).map(|f| f.contents.clone()).unwrap();
@@ -1045,12 +1044,6 @@ mod tests {
         assert!(old.contains("getDescriptor().findFieldByNumber(2).getDefaultValue()).getNumber()"));
         assert!(text("src/main/java/dev/micro/sdk/Micro.java").contains("micro.real().get(...)"));
         assert!(out.iter().any(|f| f.path == "src/main/java/dev/micro/sdk/p2/NothingClient.java"));
-    }
-
-    fn memory_model(files: &[(&str, &str)]) -> Model {
-        use crate::load::{ProtoSource, load};
-        let files = files.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect();
-        Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap()
     }
 
     #[test]

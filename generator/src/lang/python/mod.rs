@@ -671,6 +671,7 @@ fn client_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::memory_model;
 
     #[test]
     fn module_paths_and_imports() {
@@ -687,7 +688,6 @@ mod tests {
 
     #[test]
     fn keyword_classes_get_escaped_aliases_bound_at_run_time() {
-        use crate::load::{ProtoSource, load};
         let proto = r#"
             syntax = "proto3";
             package p;
@@ -698,8 +698,7 @@ mod tests {
             }
             enum None { A = 0; }
         "#;
-        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
-        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let model = memory_model(&[("t.proto", proto)]);
         let classes = ClassNames::build(&model);
         assert_eq!(classes.path(&model, "p.lambda"), ["lambda_"]);
         assert_eq!(classes.path(&model, "p.lambda.assert"), ["lambda_", "assert__"], "the field assert_ takes assert_");
@@ -718,7 +717,6 @@ mod tests {
 
     #[test]
     fn stub_classes_declare_each_constant_once_and_every_attribute() {
-        use crate::load::{ProtoSource, load};
         let proto = r#"
             syntax = "proto2";
             package p;
@@ -729,8 +727,7 @@ mod tests {
             }
             message Empty {}
         "#;
-        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
-        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let model = memory_model(&[("t.proto", proto)]);
         let classes = ClassNames::build(&model);
         let view = pb2_view(&model, &classes, model.file("t.proto").unwrap(), &["p".to_owned()]);
         let m = &view["messages"][0];

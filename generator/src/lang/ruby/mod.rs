@@ -525,6 +525,7 @@ fn grpc_underscore(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::memory_model;
 
     #[test]
     fn paths_and_requires() {
@@ -535,12 +536,6 @@ mod tests {
         assert_eq!(relative("store/store_client", "store/store_services_pb"), "store_services_pb");
         assert_eq!(relative("acme/shop/v1/shop_pb", "acme/common/v1/types_pb"), "../../common/v1/types_pb");
         assert_eq!(relative("x_pb", "runtime"), "runtime");
-    }
-
-    fn memory_model(files: &[(&str, &str)]) -> Model {
-        use crate::load::{ProtoSource, load};
-        let files = files.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect();
-        Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap()
     }
 
     #[test]

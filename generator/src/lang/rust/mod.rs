@@ -640,6 +640,7 @@ pub(crate) fn plan(model: &Model, options: &SdkOptions) -> Result<Plan> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::memory_model;
 
     #[test]
     fn core_protos_plan() {
@@ -678,12 +679,10 @@ mod tests {
 
     #[test]
     fn services_and_rpcs_get_names_that_compile() {
-        use crate::load::{ProtoSource, load};
         let source = "syntax = \"proto3\";\npackage k;\nmessage M {}\nmessage FooClient { oneof o { int32 a = 1; } }\n\
                       service Arc { rpc New(M) returns (M); rpc foo_bar(M) returns (M); rpc FooBar(M) returns (M); }\n\
                       service arc { rpc Get(M) returns (M); }\nservice Foo { rpc type(M) returns (M); }\n";
-        let files = vec![("k.proto".to_owned(), source.to_owned())];
-        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let model = memory_model(&[("k.proto", source)]);
         let plan = plan(&model, &SdkOptions::default()).unwrap();
         let services = plan.root["services"].as_array().unwrap();
         type Summary = (String, String, Vec<(String, String)>);
@@ -725,11 +724,9 @@ mod tests {
 
     #[test]
     fn wrapper_types_in_rpcs_are_absolute() {
-        use crate::load::{ProtoSource, load};
         let source = "syntax = \"proto3\";\npackage w;\nimport \"google/protobuf/wrappers.proto\";\n\
                       service W { rpc A(google.protobuf.Int32Value) returns (google.protobuf.BoolValue); }\n";
-        let files = vec![("w.proto".to_owned(), source.to_owned())];
-        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let model = memory_model(&[("w.proto", source)]);
         let plan = plan(&model, &SdkOptions::default()).unwrap();
         let method = &plan.root["services"][0]["methods"][0];
         assert_eq!(

@@ -501,11 +501,10 @@ fn accessors(rust: &str, kind: Accessors) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::load::{ProtoSource, load};
-    use crate::model::Model;
+    use crate::model::{Model, memory_model};
 
     fn resolve_memory(files: &[(&str, &str)]) -> (Renamed, Model) {
-        let files = files.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
-        let model = Model::build(&load(&ProtoSource::Memory { files }).unwrap()).unwrap();
+        let model = memory_model(files);
         (resolve(&model.descriptor_set.file), model)
     }
 

@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::config::SdkOptions;
 use crate::error::Result;
 use crate::lang::{
-    escape_block_comment, example_service, generator_name, parallel_map, service_accessors, with_kind_flags,
+    escape_block_comment, example_service, generator_name, parallel_map, push_doc_lines, service_accessors,
+    with_kind_flags,
 };
 use crate::model::{Comments, Enum, Field, FieldType, File, Label, Message, Model, Scalar, StreamingKind};
 use crate::render::Plan;
@@ -361,21 +362,6 @@ struct CaseView {
     doc: Vec<String>,
 }
 
-/// Appends `lines` as the lines of a doc comment, each after `prefix` and trimmed at the end (a
-/// blank line is `prefix` trimmed), one per line, each ending in a newline.
-fn push_doc(out: &mut String, lines: &[String], prefix: &str) {
-    for text in lines {
-        let text = text.trim_end();
-        if text.is_empty() {
-            out.push_str(prefix.trim_end());
-        } else {
-            out.push_str(prefix);
-            out.push_str(text);
-        }
-        out.push('\n');
-    }
-}
-
 /// The members of a message's type, each with its doc comment and followed by a blank line, as
 /// `pb.ts.hbs` places them (`{{members_code}}`): a field as `name?: type;`, a oneof as the union
 /// of its cases (`{ value: T; case: "c" } | ... | { case: undefined; value?: undefined }`), the
@@ -385,7 +371,7 @@ fn members_code(members: &[MemberView]) -> String {
     let mut out = String::with_capacity(members.len() * 160);
     for m in members {
         out.push_str("  /**\n");
-        push_doc(&mut out, &m.doc, "   * ");
+        push_doc_lines(&mut out, &m.doc, "   * ");
         out.push_str("   */\n  ");
         out.push_str(&m.name);
         if m.is_oneof {
@@ -394,7 +380,7 @@ fn members_code(members: &[MemberView]) -> String {
                 out.push_str("{\n");
                 if !c.doc.is_empty() {
                     out.push_str("    /**\n");
-                    push_doc(&mut out, &c.doc, "     * ");
+                    push_doc_lines(&mut out, &c.doc, "     * ");
                     out.push_str("     */\n");
                 }
                 out.push_str("    value: ");
@@ -878,6 +864,7 @@ fn client_view(model: &Model, file: &File, accessors: &std::collections::HashMap
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::memory_model;
 
     #[test]
     fn relative_imports() {
@@ -895,7 +882,6 @@ mod tests {
 
     #[test]
     fn field_types_follow_protobuf_es_for_wrappers_struct_and_map_keys() {
-        use crate::load::{ProtoSource, load};
         let proto = r#"
             syntax = "proto3";
             package t;
@@ -914,8 +900,7 @@ mod tests {
               oneof o { google.protobuf.BoolValue flag = 10; }
             }
         "#;
-        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
-        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let model = memory_model(&[("t.proto", proto)]);
         let view = file_view(&model, model.file("t.proto").unwrap());
         let m = &view.messages[0];
         let ty =
@@ -936,7 +921,6 @@ mod tests {
 
     #[test]
     fn colliding_members_and_methods_are_salted_and_renamed_at_load() {
-        use crate::load::{ProtoSource, load};
         let proto = r#"
             syntax = "proto2";
             package Micro;
@@ -954,8 +938,7 @@ mod tests {
               rpc then(M) returns (M);
             }
         "#;
-        let source = ProtoSource::Memory { files: vec![("t.proto".into(), proto.into())] };
-        let model = Model::build(&load(&source).unwrap()).unwrap();
+        let model = memory_model(&[("t.proto", proto)]);
         let view = file_view(&model, model.file("t.proto").unwrap());
         let m = &view.messages[0];
         let names: Vec<&str> = m.members.iter().map(|f| f.name.as_str()).collect();
